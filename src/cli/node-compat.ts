@@ -1,0 +1,23 @@
+/**
+ * libp2p v3 targets Node 22. On Node 20 it needs `Promise.withResolvers`, and
+ * its WebSocket transport dials with the global `WebSocket`, which Node 20
+ * keeps behind a flag. Import this module before libp2p in Node entry points.
+ */
+import { WebSocket } from 'ws'
+
+if (typeof Promise.withResolvers !== 'function') {
+  Object.defineProperty(Promise, 'withResolvers', {
+    configurable: true,
+    writable: true,
+    value: function withResolvers<T> (): PromiseWithResolvers<T> {
+      let resolve!: (value: T | PromiseLike<T>) => void
+      let reject!: (reason?: unknown) => void
+      const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
+      return { promise, resolve, reject }
+    }
+  })
+}
+
+if (typeof globalThis.WebSocket === 'undefined') {
+  Object.defineProperty(globalThis, 'WebSocket', { configurable: true, writable: true, value: WebSocket })
+}

@@ -1,0 +1,81 @@
+import { CODE_P2P } from '@multiformats/multiaddr'
+import { MAX_RECORD_ADDRESS_BYTES } from '../constants.ts'
+import { NoAddressesError } from '../errors.ts'
+import { sealPeerRecord } from '../protocol/peer-record.ts'
+import type { AbortOptions, PrivateKey } from '@libp2p/interface'
+import type { AddressManager } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export interface OwnRecordComponents {
+  privateKey: PrivateKey
+  addressManager: AddressManager
+}
+
+export interface OwnRecordInit {
+  /** Which of our addresses to advertise. @default all of them */
+  addressFilter?(multiaddr: Multiaddr): boolean
+  /** Register a record with no addresses instead of failing with `NoAddressesError`. @default false */
+  allowEmptyAddresses?: boolean
+  /** Milliseconds since the epoch; the sequence number follows it. @default Date.now */
+  now?(): number
+}
+
+/**
+ * Our own signed peer record. Its sequence number follows the clock in
+ * milliseconds (as js-libp2p's own records do) but never repeats or goes
+ * back, even when the clock does; `raiseSeqFloor` carries it across reloads.
+ * The envelope is sealed again only when the advertised addresses change.
+ */
+export class OwnRecord {
+  private readonly components: OwnRecordComponents
+  private readonly init: OwnRecordInit
+  private lastSeq = 0n
+  private sealed?: { key: string, bytes: Promise<Uint8Array> }
+
+  constructor (components: OwnRecordComponents, init: OwnRecordInit = {}) {
+    this.components = components
+    this.init = init
+  }
+
+  /** The addresses we would advertise now: filtered, without `/p2p/<self>`, within the budget every point accepts */
+  addresses (): Multiaddr[] {
+    const selected: Multiaddr[] = []
+    let bytes = 0
+    for (const address of this.components.addressManager.getAddresses()) {
+      const multiaddr = address.decapsulateCode(CODE_P2P)
+      if (this.init.addressFilter?.(multiaddr) === false) continue
+      if (bytes + multiaddr.bytes.byteLength > MAX_RECORD_ADDRESS_BYTES) continue
+      bytes += multiaddr.bytes.byteLength
+      selected.push(multiaddr)
+    }
+    return selected
+  }
+
+  /** The highest sequence number handed out so far */
+  get seq (): bigint {
+    return this.lastSeq
+  }
+
+  /** Never hand out a sequence number at or below `seq` (one persisted by an earlier page load, say) */
+  raiseSeqFloor (seq: bigint): void {
+    if (seq > this.lastSeq) this.lastSeq = seq
+  }
+
+  /** The envelope to REGISTER with; throws `NoAddressesError` when there is nothing to advertise */
+  async seal (options?: AbortOptions): Promise<Uint8Array> {
+    const multiaddrs = this.addresses()
+    if (multiaddrs.length === 0 && this.init.allowEmptyAddresses !== true) {
+      throw new NoAddressesError()
+    }
+    const key = multiaddrs.map(ma => ma.toString()).join(' ')
+    if (this.sealed?.key !== key) {
+      const now = BigInt(Math.floor(this.init.now?.() ?? Date.now()))
+      this.lastSeq = now > this.lastSeq ? now : this.lastSeq + 1n
+      const bytes = sealPeerRecord(this.components.privateKey, multiaddrs, this.lastSeq, options)
+      this.sealed = { key, bytes }
+      // a failed seal must not be served from the cache next time
+      bytes.catch(() => { if (this.sealed?.bytes === bytes) this.sealed = undefined })
+    }
+    return this.sealed.bytes
+  }
+}

@@ -1,0 +1,210 @@
+import { InvalidMessageError, InvalidParametersError, serviceCapabilities } from '@libp2p/interface'
+import { randomBytes } from '@libp2p/crypto'
+import { DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_REQUEST_SIZE, MAX_TTL, RENDEZVOUS_PROTOCOL, minute, second } from '../constants.ts'
+import { discoverError, parseRequest, registerError } from '../protocol/messages.ts'
+import { rendezvousStream } from '../protocol/stream.ts'
+import { Cookies } from './cookies.ts'
+import { handleRequest } from './handle-request.ts'
+import { memoryStore } from './store/memory-store.ts'
+import type { PointPolicy } from './handle-request.ts'
+import type { RegistrationStore } from './store/registration-store.ts'
+import type { Message, Request } from '../protocol/messages.ts'
+import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
+import type { Registrar } from '@libp2p/interface-internal'
+
+export interface RendezvousServerInit {
+  /** Protocol ids to serve. @default ['/rendezvous/1.0.0'] */
+  protocols?: string[]
+  /** Shortest TTL admitted, in seconds. The spec recommends 2 h; browser tabs come and go faster. @default 120 */
+  minTtl?: number
+  /** Longest TTL admitted, in seconds; at most 72 h. @default 259200 (72 h) */
+  maxTtl?: number
+  /** TTL granted when a REGISTER names none, in seconds. @default 7200 (2 h) */
+  defaultTtl?: number
+  /** Longest namespace, in UTF-8 bytes. @default 255 */
+  maxNamespaceLength?: number
+  /** Namespaces one peer may be registered in at once. @default 1000 */
+  maxRegistrationsPerPeer?: number
+  /** Registrations held at once, over all peers. @default 100_000 */
+  maxRegistrations?: number
+  /** Most registrations in one DISCOVER response. @default 1000 */
+  maxDiscoverLimit?: number
+  /** Longest request frame, in bytes. @default 65536 */
+  maxMessageSize?: number
+  /** Milliseconds a stream may wait for a whole request, and then for its response to be sent. @default 10_000 */
+  timeout?: number
+  /** Concurrent rendezvous streams from one connection. @default 8 */
+  maxInboundStreams?: number
+  /** Milliseconds between sweeps that drop expired registrations from memory. @default 60_000 */
+  gcInterval?: number
+  /** Accept records without addresses (go and waku points refuse them). @default false */
+  allowEmptyAddresses?: boolean
+  /** Accept records signed under rust-libp2p's legacy routing-state domain. @default true */
+  acceptLegacyRecords?: boolean
+  /** Key for cookie MACs; points that share a store must share it too. @default 32 random bytes */
+  cookieSecret?: Uint8Array
+  /** @default an in-memory store */
+  store?: RegistrationStore
+  /** Milliseconds since the epoch. @default Date.now */
+  now?(): number
+}
+
+export interface RendezvousServerComponents {
+  registrar: Registrar
+  logger: ComponentLogger
+}
+
+/** A rendezvous point, running inside a libp2p node */
+export interface RendezvousServer extends Startable {
+  /** Unexpired registrations per namespace */
+  getNamespaceStats(): Promise<Map<string, number>>
+  /** The limits in force */
+  readonly policy: Readonly<PointPolicy>
+}
+
+export class RendezvousPoint implements RendezvousServer {
+  readonly [Symbol.toStringTag] = 'libp2p-rendezvous:server'
+  readonly [serviceCapabilities]: string[] = ['@libp2p/rendezvous-server']
+  readonly policy: Readonly<PointPolicy>
+
+  private readonly components: RendezvousServerComponents
+  private readonly log: Logger
+  private readonly protocols: string[]
+  private readonly store: RegistrationStore
+  private readonly cookies: Cookies
+  private readonly now: () => number
+  private readonly timeout: number
+  private readonly maxMessageSize: number
+  private readonly maxInboundStreams: number
+  private readonly gcInterval: number
+  private gcTimer?: ReturnType<typeof setInterval>
+  private started = false
+
+  constructor (components: RendezvousServerComponents, init: RendezvousServerInit = {}) {
+    this.components = components
+    this.log = components.logger.forComponent('libp2p:rendezvous:server')
+    this.protocols = init.protocols ?? [RENDEZVOUS_PROTOCOL]
+    this.policy = resolvePolicy(init)
+    this.store = init.store ?? memoryStore()
+    this.cookies = new Cookies(init.cookieSecret ?? randomBytes(32))
+    this.now = init.now ?? Date.now
+    this.timeout = init.timeout ?? 10 * second
+    this.maxMessageSize = init.maxMessageSize ?? MAX_REQUEST_SIZE
+    this.maxInboundStreams = init.maxInboundStreams ?? 8
+    this.gcInterval = init.gcInterval ?? minute
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    for (const protocol of this.protocols) {
+      await this.components.registrar.handle(protocol, this.onStream, {
+        maxInboundStreams: this.maxInboundStreams,
+        // browsers reach us through relays; a registration is a few hundred bytes
+        runOnLimitedConnection: true
+      })
+    }
+    this.gcTimer = setInterval(() => { void this.collectGarbage() }, this.gcInterval)
+    // a sweep timer alone must not keep a Node process alive
+    if (typeof this.gcTimer === 'object') this.gcTimer.unref?.()
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    clearInterval(this.gcTimer)
+    for (const protocol of this.protocols) {
+      await this.components.registrar.unhandle(protocol)
+    }
+    this.started = false
+  }
+
+  async getNamespaceStats (): Promise<Map<string, number>> {
+    return this.store.namespaceStats(this.now())
+  }
+
+  /** Serve requests in order until the remote closes its side; every wait is bounded */
+  private readonly onStream = async (stream: Stream, connection: Connection): Promise<void> => {
+    const log = stream.log.newScope('rendezvous')
+    const messages = rendezvousStream(stream, this.maxMessageSize)
+    try {
+      while (true) {
+        const signal = AbortSignal.timeout(this.timeout)
+        let message: Message
+        try {
+          message = await messages.read({ signal })
+        } catch (err: any) {
+          if (err?.name === 'UnexpectedEOFError') break
+          throw err
+        }
+        const request = parseRequest(message)
+        if (request == null) throw new InvalidMessageError(`not a request: ${message.type}`)
+        log.trace('%s from %p', request.type, connection.remotePeer)
+        const response = await this.respond(request, connection, log)
+        if (response != null) await messages.write(response, { signal })
+      }
+      await stream.close({ signal: AbortSignal.timeout(this.timeout) })
+    } catch (err: any) {
+      log.error('closing stream from %p - %e', connection.remotePeer, err)
+      stream.abort(err)
+    }
+  }
+
+  private async respond (request: Request, connection: Connection, log: Logger): Promise<Message | undefined> {
+    try {
+      return await handleRequest(request, {
+        remotePeer: connection.remotePeer,
+        now: this.now(),
+        store: this.store,
+        cookies: this.cookies,
+        policy: this.policy
+      })
+    } catch (err: any) {
+      log.error('%s from %p failed - %e', request.type, connection.remotePeer, err)
+      const status = err?.name === 'StoreUnavailableError' ? 'E_UNAVAILABLE' : 'E_INTERNAL_ERROR'
+      const text = status === 'E_UNAVAILABLE' ? 'storage is unavailable, try again later' : 'internal error'
+      if (request.type === 'REGISTER') return registerError(status, text)
+      if (request.type === 'DISCOVER') return discoverError(status, text)
+      return undefined
+    }
+  }
+
+  private async collectGarbage (): Promise<void> {
+    try {
+      const pruned = await this.store.prune(this.now())
+      if (pruned > 0) this.log('pruned %d expired registrations', pruned)
+    } catch (err) {
+      this.log.error('pruning failed - %e', err)
+    }
+  }
+}
+
+function resolvePolicy (init: RendezvousServerInit): PointPolicy {
+  const policy: PointPolicy = {
+    minTtl: init.minTtl ?? 120,
+    maxTtl: init.maxTtl ?? MAX_TTL,
+    defaultTtl: init.defaultTtl ?? DEFAULT_TTL,
+    maxNamespaceLength: init.maxNamespaceLength ?? MAX_NAMESPACE_LENGTH,
+    maxRegistrationsPerPeer: init.maxRegistrationsPerPeer ?? MAX_REGISTRATIONS_PER_PEER,
+    maxRegistrations: init.maxRegistrations ?? 100_000,
+    maxDiscoverLimit: init.maxDiscoverLimit ?? MAX_DISCOVER_LIMIT,
+    allowEmptyAddresses: init.allowEmptyAddresses ?? false,
+    acceptLegacyRecords: init.acceptLegacyRecords ?? true
+  }
+  if (policy.maxTtl > MAX_TTL) {
+    throw new InvalidParametersError(`maxTtl may be at most ${MAX_TTL} seconds (72 h)`)
+  }
+  if (policy.minTtl < 1 || policy.minTtl > policy.maxTtl) {
+    throw new InvalidParametersError('minTtl must be at least 1 and at most maxTtl')
+  }
+  if (policy.defaultTtl < policy.minTtl || policy.defaultTtl > policy.maxTtl) {
+    throw new InvalidParametersError('defaultTtl must lie between minTtl and maxTtl')
+  }
+  if (policy.maxDiscoverLimit < 1 || policy.maxRegistrationsPerPeer < 1 || policy.maxRegistrations < 1 || policy.maxNamespaceLength < 1) {
+    throw new InvalidParametersError('limits must be at least 1')
+  }
+  return policy
+}

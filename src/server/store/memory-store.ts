@@ -1,0 +1,164 @@
+import type { DiscoverPage, NewRegistration, RegisterOutcome, RegistrationLimits, RegistrationStore, StoredRegistration } from './registration-store.ts'
+
+interface Entry extends StoredRegistration {
+  /** false once replaced or removed; the entry then waits in its lists until they are compacted */
+  live: boolean
+}
+
+/**
+ * An append-only run of entries in cursor order. Removed entries are only
+ * flagged, and the run is compacted once they are half of it, so removal is
+ * amortised O(1) and a page after a cursor costs O(log n + page).
+ */
+class CursorLog {
+  entries: Entry[] = []
+  private dead = 0
+
+  append (entry: Entry): void {
+    this.entries.push(entry)
+  }
+
+  markDead (): void {
+    this.dead++
+    if (this.dead > 32 && this.dead * 2 > this.entries.length) {
+      this.entries = this.entries.filter(e => e.live)
+      this.dead = 0
+    }
+  }
+
+  get size (): number {
+    return this.entries.length - this.dead
+  }
+
+  /** Live, unexpired entries after `after`, at most `limit` */
+  page (after: bigint, limit: number, now: number): Entry[] {
+    const { entries } = this
+    let low = 0
+    let high = entries.length
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      if (entries[mid].cursor <= after) low = mid + 1
+      else high = mid
+    }
+    const found: Entry[] = []
+    for (let i = low; i < entries.length && found.length < limit; i++) {
+      const entry = entries[i]
+      if (entry.live && entry.expiresAt > now) found.push(entry)
+    }
+    return found
+  }
+}
+
+/**
+ * The embedded default store: everything in this process's memory, bounded
+ * by the limits the point passes to `register`.
+ */
+export class MemoryRegistrationStore implements RegistrationStore {
+  private lastCursor = 0n
+  private readonly byPeer = new Map<string, Map<string, Entry>>()
+  private readonly byNamespace = new Map<string, CursorLog>()
+  private readonly all = new CursorLog()
+  private total = 0
+
+  async register (registration: NewRegistration, limits: RegistrationLimits, now: number): Promise<RegisterOutcome> {
+    const namespaces = this.byPeer.get(registration.peerId)
+    const current = namespaces?.get(registration.namespace)
+
+    if (current != null && current.expiresAt > now && registration.seq < current.seq) {
+      return { ok: false, reason: 'stale-record', currentSeq: current.seq }
+    }
+    if (current == null) {
+      if (namespaces != null && namespaces.size >= limits.maxPerPeer) {
+        this.pruneEntries([...namespaces.values()], now)
+        if (namespaces.size >= limits.maxPerPeer) return { ok: false, reason: 'peer-limit' }
+      }
+      if (this.total >= limits.maxTotal) {
+        await this.prune(now)
+        if (this.total >= limits.maxTotal) return { ok: false, reason: 'total-limit' }
+      }
+    } else {
+      this.remove(current)
+    }
+
+    const entry: Entry = {
+      ...registration,
+      // the decoded record may be a view into a whole frame; keep only its own bytes
+      signedPeerRecord: registration.signedPeerRecord.slice(),
+      cursor: ++this.lastCursor,
+      live: true
+    }
+    let peerEntries = this.byPeer.get(entry.peerId)
+    if (peerEntries == null) {
+      peerEntries = new Map()
+      this.byPeer.set(entry.peerId, peerEntries)
+    }
+    peerEntries.set(entry.namespace, entry)
+    let log = this.byNamespace.get(entry.namespace)
+    if (log == null) {
+      log = new CursorLog()
+      this.byNamespace.set(entry.namespace, log)
+    }
+    log.append(entry)
+    this.all.append(entry)
+    this.total++
+    return { ok: true }
+  }
+
+  async unregister (peerId: string, namespace: string | undefined): Promise<number> {
+    const namespaces = this.byPeer.get(peerId)
+    if (namespaces == null) return 0
+    const doomed = namespace == null ? [...namespaces.values()] : [namespaces.get(namespace)].filter(e => e != null)
+    doomed.forEach(entry => { this.remove(entry) })
+    return doomed.length
+  }
+
+  async discover (namespace: string | undefined, after: bigint, limit: number, now: number): Promise<DiscoverPage> {
+    const log = namespace == null ? this.all : this.byNamespace.get(namespace)
+    const registrations = log?.page(after, limit, now) ?? []
+    return { registrations, cursor: registrations.at(-1)?.cursor ?? after }
+  }
+
+  async namespaceStats (now: number): Promise<Map<string, number>> {
+    const stats = new Map<string, number>()
+    for (const namespaces of this.byPeer.values()) {
+      for (const entry of namespaces.values()) {
+        if (entry.expiresAt > now) stats.set(entry.namespace, (stats.get(entry.namespace) ?? 0) + 1)
+      }
+    }
+    return stats
+  }
+
+  async prune (now: number): Promise<number> {
+    let pruned = 0
+    for (const namespaces of [...this.byPeer.values()]) {
+      pruned += this.pruneEntries([...namespaces.values()], now)
+    }
+    return pruned
+  }
+
+  private pruneEntries (entries: Entry[], now: number): number {
+    const expired = entries.filter(e => e.expiresAt <= now)
+    expired.forEach(entry => { this.remove(entry) })
+    return expired.length
+  }
+
+  private remove (entry: Entry): void {
+    if (!entry.live) return
+    entry.live = false
+    this.total--
+
+    const namespaces = this.byPeer.get(entry.peerId)
+    namespaces?.delete(entry.namespace)
+    if (namespaces?.size === 0) this.byPeer.delete(entry.peerId)
+
+    const log = this.byNamespace.get(entry.namespace)
+    log?.markDead()
+    if (log?.size === 0) this.byNamespace.delete(entry.namespace)
+    this.all.markDead()
+  }
+}
+
+/** The in-memory registration store */
+export function memoryStore (): RegistrationStore {
+  return new MemoryRegistrationStore()
+}
