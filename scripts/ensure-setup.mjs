@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Runs before `npm test` and `npm run demo`: installs the npm dependencies when
+// they are missing or older than the lockfile, and finds a Chromium or stops
+// with one line that says how to get one. Plain JavaScript, no dependencies.
+import { execSync } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { chromiumPath } from './chromium.mjs'
+
+const installed = 'node_modules/.package-lock.json'
+if (!existsSync(installed) || statSync('package-lock.json').mtimeMs > statSync(installed).mtimeMs) {
+  console.info('Installing npm dependencies (npm ci)...')
+  execSync('npm ci', { stdio: 'inherit' })
+}
+
+if (process.argv.includes('--browser')) {
+  const path = chromiumPath()
+  let found = path != null && existsSync(path)
+  if (!found && path == null) {
+    const { chromium } = await import('playwright')
+    found = existsSync(chromium.executablePath())
+  }
+  if (!found) {
+    console.error(`No Chromium found${path != null ? ` at ${path}` : ''}: run \`sudo apt-get install -y chromium\` (or \`npx playwright install chromium\`, or set CHROMIUM_PATH to a Chromium binary).`)
+    process.exit(1)
+  }
+}
