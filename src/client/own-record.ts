@@ -30,7 +30,7 @@ export class OwnRecord {
   private readonly components: OwnRecordComponents
   private readonly init: OwnRecordInit
   private lastSeq = 0n
-  private sealed?: { key: string, bytes: Promise<Uint8Array> }
+  private sealed?: { key: string, seq: bigint, bytes: Promise<Uint8Array> }
 
   constructor (components: OwnRecordComponents, init: OwnRecordInit = {}) {
     this.components = components
@@ -59,6 +59,8 @@ export class OwnRecord {
   /** Never hand out a sequence number at or below `seq` (one persisted by an earlier page load, say) */
   raiseSeqFloor (seq: bigint): void {
     if (seq > this.lastSeq) this.lastSeq = seq
+    // an envelope sealed at or below the floor would be refused as stale by a point that saw the newer one
+    if (this.sealed != null && this.sealed.seq <= seq) this.sealed = undefined
   }
 
   /** The envelope to REGISTER with; throws `NoAddressesError` when there is nothing to advertise */
@@ -72,7 +74,7 @@ export class OwnRecord {
       const now = BigInt(Math.floor(this.init.now?.() ?? Date.now()))
       this.lastSeq = now > this.lastSeq ? now : this.lastSeq + 1n
       const bytes = sealPeerRecord(this.components.privateKey, multiaddrs, this.lastSeq, options)
-      this.sealed = { key, bytes }
+      this.sealed = { key, seq: this.lastSeq, bytes }
       // a failed seal must not be served from the cache next time
       bytes.catch(() => { if (this.sealed?.bytes === bytes) this.sealed = undefined })
     }

@@ -50,6 +50,15 @@ function nonEmpty<T extends string | Uint8Array> (value: T | undefined): T | und
   return value == null || value.length === 0 ? undefined : value
 }
 
+/**
+ * A copy with its own memory. Decoded bytes are views into the whole frame
+ * (on Node, Buffers that share it), and callers keep records and cookies far
+ * longer than the frame they came in.
+ */
+function owned (value: Uint8Array): Uint8Array {
+  return new Uint8Array(value)
+}
+
 // ---- client side: requests out, responses in ----
 
 export function registerRequest (namespace: string, signedPeerRecord: Uint8Array, ttl?: number): Message {
@@ -116,12 +125,13 @@ export function parseDiscoverResponse (message: Message, namespace?: string): Di
     }
     registrations.push({
       namespace: nonEmpty(entry.ns) ?? namespace ?? '',
-      signedPeerRecord: entry.signedPeerRecord,
+      signedPeerRecord: owned(entry.signedPeerRecord),
       ttl: toNumber(entry.ttl)
     })
   }
 
-  return { registrations, cookie: nonEmpty(response.cookie), malformed }
+  const cookie = nonEmpty(response.cookie)
+  return { registrations, cookie: cookie == null ? undefined : owned(cookie), malformed }
 }
 
 // ---- server side: requests in, responses out ----

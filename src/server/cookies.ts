@@ -1,5 +1,4 @@
 import { create as createHmac } from '@libp2p/crypto/hmac'
-import { equals } from 'uint8arrays/equals'
 import type { HMAC } from '@libp2p/crypto/hmac'
 
 const VERSION = 1
@@ -34,7 +33,7 @@ export class Cookies {
   async open (namespace: string | undefined, cookie: Uint8Array): Promise<bigint | undefined> {
     if (cookie.byteLength !== COOKIE_BYTES || cookie[0] !== VERSION) return undefined
     const tag = await this.tag(namespace, cookie.subarray(0, 1 + CURSOR_BYTES))
-    if (!equals(tag, cookie.subarray(1 + CURSOR_BYTES))) return undefined
+    if (!sameBytes(tag, cookie.subarray(1 + CURSOR_BYTES))) return undefined
     return new DataView(cookie.buffer, cookie.byteOffset, cookie.byteLength).getBigUint64(1)
   }
 
@@ -46,4 +45,12 @@ export class Cookies {
     input.set(scope, body.byteLength)
     return (await (await this.hmac).digest(input)).subarray(0, TAG_BYTES)
   }
+}
+
+/** Compares in time independent of where the bytes differ, so a forger learns nothing from how fast a guess fails */
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  let difference = 0
+  for (let i = 0; i < a.byteLength; i++) difference |= a[i] ^ b[i]
+  return difference === 0
 }

@@ -28,6 +28,10 @@ export type { PointPolicy } from './handle-request.ts'
 export type { DiscoverPage, NewRegistration, RegisterOutcome, RegistrationLimits, RegistrationStore, StoredRegistration } from './store/registration-store.ts'
 export { StoreUnavailableError } from './store/registration-store.ts'
 export { MemoryRegistrationStore, memoryStore } from './store/memory-store.ts'
+export { RedisRegistrationStore, redisStore, StoreConnectionError } from './store/redis-store.ts'
+export type { RedisStoreInit } from './store/redis-store.ts'
+export { openStore } from './store/from-url.ts'
+export type { OpenedStore, OpenStoreOptions } from './store/from-url.ts'
 export { RENDEZVOUS_PROTOCOL } from '../constants.ts'
 
 /** A rendezvous point service for a libp2p node */

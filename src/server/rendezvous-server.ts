@@ -41,7 +41,7 @@ export interface RendezvousServerInit {
   allowEmptyAddresses?: boolean
   /** Accept records signed under rust-libp2p's legacy routing-state domain. @default true */
   acceptLegacyRecords?: boolean
-  /** Key for cookie MACs; points that share a store must share it too. @default 32 random bytes */
+  /** Key for cookie MACs; points that share a store must share it too. @default the store's `cookieSecret`, else 32 random bytes */
   cookieSecret?: Uint8Array
   /** @default an in-memory store */
   store?: RegistrationStore
@@ -86,7 +86,7 @@ export class RendezvousPoint implements RendezvousServer {
     this.protocols = init.protocols ?? [RENDEZVOUS_PROTOCOL]
     this.policy = resolvePolicy(init)
     this.store = init.store ?? memoryStore()
-    this.cookies = new Cookies(init.cookieSecret ?? randomBytes(32))
+    this.cookies = new Cookies(init.cookieSecret ?? this.store.cookieSecret ?? randomBytes(32))
     this.now = init.now ?? Date.now
     this.timeout = init.timeout ?? 10 * second
     this.maxMessageSize = init.maxMessageSize ?? MAX_REQUEST_SIZE

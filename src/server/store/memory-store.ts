@@ -54,7 +54,8 @@ class CursorLog {
  * by the limits the point passes to `register`.
  */
 export class MemoryRegistrationStore implements RegistrationStore {
-  private lastCursor = 0n
+  // microseconds of wall clock: a restarted point (same cookie secret) starts above every cursor its old cookies hold
+  private lastCursor = BigInt(Date.now()) * 1000n
   private readonly byPeer = new Map<string, Map<string, Entry>>()
   private readonly byNamespace = new Map<string, CursorLog>()
   private readonly all = new CursorLog()
@@ -83,7 +84,8 @@ export class MemoryRegistrationStore implements RegistrationStore {
     const entry: Entry = {
       ...registration,
       // the decoded record may be a view into a whole frame; keep only its own bytes
-      signedPeerRecord: registration.signedPeerRecord.slice(),
+      // (not with slice(): on a Node Buffer it is a view that pins the frame)
+      signedPeerRecord: new Uint8Array(registration.signedPeerRecord),
       cursor: ++this.lastCursor,
       live: true
     }
@@ -104,7 +106,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
     return { ok: true }
   }
 
-  async unregister (peerId: string, namespace: string | undefined): Promise<number> {
+  async unregister (peerId: string, namespace: string | undefined, _now?: number): Promise<number> {
     const namespaces = this.byPeer.get(peerId)
     if (namespaces == null) return 0
     const doomed = namespace == null ? [...namespaces.values()] : [namespaces.get(namespace)].filter(e => e != null)

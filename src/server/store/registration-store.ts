@@ -44,6 +44,11 @@ export interface DiscoverPage {
 
 export interface RegistrationStore {
   /**
+   * The cookie secret of every point that shares this store, when it is
+   * shared; a point uses it unless given one of its own
+   */
+  readonly cookieSecret?: Uint8Array
+  /**
    * Add or replace the registration of `peerId` in `namespace`, atomically
    * with the limit checks. A record with a lower sequence number than the one
    * it would replace is refused.

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// the compiled entry; `npm run build` (run by `prepare`) produces it
+import '../dist/src/cli/server-main.js'

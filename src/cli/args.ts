@@ -1,0 +1,258 @@
+/**
+ * Command-line flags. One table drives both `parseArgs` and `--help`, so the
+ * parser accepts nothing the help does not document; each flag names the
+ * modes that read it, and a flag given to the other mode is an error rather
+ * than silently ignored.
+ */
+import { isIP } from 'node:net'
+import { parseArgs } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
+import { DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_TTL } from '../constants.ts'
+import { describeError } from './output.ts'
+import type { RendezvousServerInit } from '../server/index.ts'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** The program that runs both modes */
+export const PROGRAM = 'libp2p-rendezvous'
+
+export type Mode = 'server' | 'client'
+
+export interface Flag {
+  type: 'string' | 'boolean'
+  short?: string
+  /** What the value is, in `--help` */
+  value?: string
+  /** Used when the flag is absent, and shown in `--help` */
+  default?: string
+  /** The modes that read it; absent means both */
+  modes?: Mode[]
+  help: string
+}
+
+const SERVER: Mode[] = ['server']
+const CLIENT: Mode[] = ['client']
+
+/** Every flag, in `--help` order */
+export const FLAGS = {
+  mode: { type: 'string', value: 'server|client', help: 'run a rendezvous point, or a client that registers and discovers' },
+  host: { type: 'string', value: 'ip', default: '127.0.0.1', help: 'IP address to listen on; 0.0.0.0 or :: listens on every interface' },
+  port: { type: 'string', short: 'p', value: 'n', default: '0', help: 'TCP port to listen on; 0 picks a free one' },
+  'ws-port': { type: 'string', value: 'n', default: '0', help: 'WebSocket port to listen on, for browsers; 0 picks a free one' },
+  json: { type: 'boolean', help: 'print one JSON object per line; the first is {"peerId": …, "multiaddrs": […]}' },
+  verbose: { type: 'boolean', short: 'v', help: 'debug logging of libp2p:rendezvous* to stderr (DEBUG=… works too)' },
+  help: { type: 'boolean', short: 'h', help: 'show this help and exit' },
+
+  store: { type: 'string', value: 'url', default: 'memory:', modes: SERVER, help: 'where registrations are kept: memory: (this process only) or a redis:// URL' },
+  'stats-interval': { type: 'string', value: 's', default: '10', modes: SERVER, help: 'seconds between namespace statistics lines; 0 turns them off' },
+  'min-ttl': { type: 'string', value: 's', default: '120', modes: SERVER, help: 'shortest registration TTL admitted, in seconds' },
+  'max-ttl': { type: 'string', value: 's', default: String(MAX_TTL), modes: SERVER, help: `longest registration TTL admitted, in seconds; at most ${MAX_TTL}` },
+  'default-ttl': { type: 'string', value: 's', default: String(DEFAULT_TTL), modes: SERVER, help: 'TTL granted when a registration asks for none, in seconds' },
+  'max-registrations-per-peer': { type: 'string', value: 'n', default: String(MAX_REGISTRATIONS_PER_PEER), modes: SERVER, help: 'namespaces one peer may be registered in at once' },
+  'max-registrations': { type: 'string', value: 'n', default: '100000', modes: SERVER, help: 'registrations held at once, over all peers' },
+  'max-namespace-length': { type: 'string', value: 'n', default: String(MAX_NAMESPACE_LENGTH), modes: SERVER, help: 'longest namespace, in UTF-8 bytes' },
+  'max-discover-limit': { type: 'string', value: 'n', default: String(MAX_DISCOVER_LIMIT), modes: SERVER, help: 'most registrations in one discover response' },
+  'allow-empty-addresses': { type: 'boolean', modes: SERVER, help: 'accept peer records without addresses' },
+
+  address: { type: 'string', value: 'multiaddr', modes: CLIENT, help: 'the rendezvous point to use (may also be given without the flag)' },
+  namespace: { type: 'string', short: 'n', value: 'ns', default: 'rendezvous', modes: CLIENT, help: 'namespace to register and discover in' },
+  ttl: { type: 'string', value: 's', default: String(DEFAULT_TTL), modes: CLIENT, help: 'registration TTL to ask for, in seconds' },
+  refresh: { type: 'boolean', short: 'r', modes: CLIENT, help: 'register again at 80 % of the granted TTL, so the registration never lapses' },
+  'poll-interval': { type: 'string', value: 's', default: '5', modes: CLIENT, help: 'seconds between discovers that look for new peers' }
+} as const satisfies Record<string, Flag>
+
+export type FlagName = keyof typeof FLAGS
+
+/** A mistake on the command line; exits with status 2 */
+export class UsageError extends Error {
+  static name = 'UsageError'
+  constructor (message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+export interface ListenOptions {
+  /** An IPv4 or IPv6 address */
+  host: string
+  port: number
+  wsPort: number
+}
+
+interface CommonOptions {
+  listen: ListenOptions
+  json: boolean
+  verbose: boolean
+}
+
+export interface ServerOptions extends CommonOptions {
+  mode: 'server'
+  store: string
+  /** Milliseconds between statistics lines; 0 for none */
+  statsInterval: number
+  policy: RendezvousServerInit
+}
+
+export interface ClientOptions extends CommonOptions {
+  mode: 'client'
+  address: Multiaddr
+  namespace: string
+  /** Seconds, as on the wire */
+  ttl: number
+  refresh: boolean
+  /** Milliseconds between discovers */
+  pollInterval: number
+}
+
+export type Command = { mode: 'help' } | ServerOptions | ClientOptions
+
+type Values = Partial<Record<FlagName, string | boolean>>
+
+/**
+ * Read the command line. `fixedMode` is for a program that only runs one
+ * mode (`libp2p-rendezvous-server`): `--mode` then defaults to it and may not
+ * name the other.
+ */
+export function parseCommand (argv: string[], fixedMode?: Mode): Command {
+  let parsed: { values: Values, positionals: string[] }
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: Object.fromEntries(Object.entries(FLAGS).map(([name, flag]) => [name, { type: flag.type, ...('short' in flag ? { short: flag.short } : {}) }])),
+      allowPositionals: true,
+      strict: true
+    }) as typeof parsed
+  } catch (err: any) {
+    // parseArgs explains itself well (unknown option, missing value); only its name is noise
+    throw new UsageError(err?.message ?? String(err))
+  }
+  const { values, positionals } = parsed
+  if (values.help === true) return { mode: 'help' }
+
+  const mode = readMode(values.mode, fixedMode)
+  for (const [name, flag] of Object.entries(FLAGS) as Array<[FlagName, Flag]>) {
+    if (values[name] !== undefined && flag.modes?.includes(mode) === false) {
+      throw new UsageError(`--${name} is for ${flag.modes.join(' and ')} mode only`)
+    }
+  }
+  const read = reader(values)
+  const number = (name: FlagName, min = 1, max?: number): number => whole(name, read(name), min, max)
+  const common: CommonOptions = {
+    listen: { host: readHost(read('host')), port: number('port', 0, 65535), wsPort: number('ws-port', 0, 65535) },
+    json: values.json === true,
+    verbose: values.verbose === true
+  }
+
+  if (mode === 'server') {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+    return {
+      ...common,
+      mode,
+      store: read('store'),
+      statsInterval: seconds('stats-interval', read('stats-interval')),
+      policy: {
+        minTtl: number('min-ttl'),
+        maxTtl: number('max-ttl', 1, MAX_TTL),
+        defaultTtl: number('default-ttl'),
+        maxRegistrationsPerPeer: number('max-registrations-per-peer'),
+        maxRegistrations: number('max-registrations'),
+        maxNamespaceLength: number('max-namespace-length'),
+        maxDiscoverLimit: number('max-discover-limit'),
+        allowEmptyAddresses: values['allow-empty-addresses'] === true
+      }
+    }
+  }
+
+  // py-libp2p's example documents the point's address as a bare argument, so take it either way
+  const addresses = [...(typeof values.address === 'string' ? [values.address] : []), ...positionals]
+  if (addresses.length === 0) throw new UsageError('client mode needs the rendezvous point: --address <multiaddr>')
+  if (addresses.length > 1) throw new UsageError(`give one rendezvous point, not "${addresses.join('" and "')}"`)
+  return {
+    ...common,
+    mode,
+    address: readMultiaddr(addresses[0]),
+    namespace: read('namespace'),
+    ttl: number('ttl'),
+    refresh: values.refresh === true,
+    pollInterval: seconds('poll-interval', read('poll-interval'), false)
+  }
+}
+
+function readMode (value: string | boolean | undefined, fixedMode?: Mode): Mode {
+  if (fixedMode != null) {
+    if (value !== undefined && value !== fixedMode) throw new UsageError(`this program only runs --mode ${fixedMode}`)
+    return fixedMode
+  }
+  if (value === 'server' || value === 'client') return value
+  if (value === undefined) throw new UsageError('say which to run: --mode server or --mode client')
+  throw new UsageError(`--mode must be server or client, not "${String(value)}"`)
+}
+
+/** A string flag's value, or its default */
+function reader (values: Values): (name: FlagName) => string {
+  return (name) => {
+    const value = values[name]
+    if (typeof value === 'string') return value
+    const fallback: string | undefined = (FLAGS[name] as Flag).default
+    if (fallback == null) throw new Error(`--${name} has no default`)
+    return fallback
+  }
+}
+
+function whole (name: FlagName, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN
+  if (!(value >= min && value <= max)) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${text}"`)
+  }
+  return value
+}
+
+/** Seconds (fractions allowed) as milliseconds */
+function seconds (name: FlagName, text: string, zeroAllowed = true): number {
+  const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN
+  if (!(zeroAllowed ? value >= 0 : value > 0)) {
+    throw new UsageError(`--${name} must be a number of seconds${zeroAllowed ? '' : ' above 0'}, not "${text}"`)
+  }
+  return value * 1000
+}
+
+function readHost (text: string): string {
+  if (isIP(text) === 0) throw new UsageError(`--host must be an IPv4 or IPv6 address, not "${text}"`)
+  return text
+}
+
+function readMultiaddr (text: string): Multiaddr {
+  try {
+    return multiaddr(text)
+  } catch (err) {
+    throw new UsageError(`"${text}" is not a multiaddr (${describeError(err)})`)
+  }
+}
+
+/** `--help` text, generated from `FLAGS` */
+export function usage (program: string, fixedMode?: Mode): string {
+  const shown = (Object.entries(FLAGS) as Array<[FlagName, Flag]>)
+    .filter(([name, flag]) => fixedMode == null || (name !== 'mode' && (flag.modes?.includes(fixedMode) ?? true)))
+  const names = new Map(shown.map(([name, flag]) => [name, `${'short' in flag ? `-${flag.short}, ` : '    '}--${name}${flag.value != null ? ` <${flag.value}>` : ''}`]))
+  const width = Math.max(...[...names.values()].map(n => n.length)) + 2
+  const section = (title: string, wanted: (flag: Flag) => boolean): string[] => {
+    const rows = shown.filter(([, flag]) => wanted(flag))
+    if (rows.length === 0) return []
+    return ['', `${title}:`, ...rows.map(([name, flag]) =>
+      `  ${names.get(name)?.padEnd(width)}${flag.help}${flag.default != null ? ` (default: ${flag.default})` : ''}`)]
+  }
+  return [
+    ...(fixedMode == null
+      ? [`Usage: ${program} --mode server [options]`, `       ${program} --mode client --address <multiaddr> [options]`]
+      : [`Usage: ${program} [options]     (${PROGRAM} --mode ${fixedMode})`]),
+    '',
+    'A libp2p rendezvous point (/rendezvous/1.0.0) over TCP and WebSockets, and a',
+    'client that registers in a namespace and prints the peers it discovers there.',
+    ...section('Options', flag => flag.modes == null),
+    ...section('Server options', flag => flag.modes === SERVER),
+    ...section('Client options', flag => flag.modes === CLIENT),
+    '',
+    'Example:',
+    `  ${PROGRAM} --mode server --port 4001 --ws-port 4002`,
+    `  ${PROGRAM} --mode client --address /ip4/127.0.0.1/tcp/4001/p2p/<the server's peer id> --refresh`
+  ].join('\n')
+}

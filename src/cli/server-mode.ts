@@ -1,0 +1,92 @@
+/**
+ * `--mode server`: a rendezvous point with a circuit-relay-v2 server beside
+ * it, so that browsers, which cannot listen, can still get an address to
+ * register. It prints where to reach it and logs namespace statistics until
+ * it is told to stop.
+ */
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { CODE_WS } from '@multiformats/multiaddr'
+import { rendezvousServer } from '../server/index.ts'
+import { PROGRAM } from './args.ts'
+import { openStore } from '../server/store/from-url.ts'
+import { createNode } from './node.ts'
+import { CliError, describeError } from './output.ts'
+import { sleep, untilAborted } from './shutdown.ts'
+import type { ServerOptions } from './args.ts'
+import type { Output } from './output.ts'
+import type { RendezvousServer } from '../server/index.ts'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** The command that starts a client, as the user would type it here */
+function clientCommand (): string {
+  return process.env.npm_lifecycle_event === 'rendezvous' ? 'npm run rendezvous --' : PROGRAM
+}
+
+/** A store URL fit for a terminal or a log: without its password */
+function redact (url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password === '') return url
+    parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}
+
+/** Node clients dial TCP; the WebSocket addresses are for browsers */
+function forNodeClients (multiaddrs: Multiaddr[]): Multiaddr | undefined {
+  return multiaddrs.find(ma => ma.getComponents().every(c => c.code !== CODE_WS)) ?? multiaddrs[0]
+}
+
+export async function runServer (options: ServerOptions, output: Output, signal: AbortSignal): Promise<void> {
+  const opened = await openStore(options.store).catch((err: unknown) => {
+    throw new CliError(`cannot open --store ${redact(options.store)}: ${describeError(err)}`)
+  })
+  try {
+    const node = await createNode(options.listen, {
+      relay: circuitRelayServer(),
+      // points sharing a store must share the secret behind their cookies, and the store hands it out
+      rendezvous: rendezvousServer({ ...options.policy, store: opened.store })
+    })
+    try {
+      const peerId = node.peerId.toString()
+      const multiaddrs = node.getMultiaddrs()
+      const { minTtl, maxTtl } = node.services.rendezvous.policy
+      output.identity(peerId, multiaddrs.map(String), [
+        `Rendezvous server started with peer ID: ${peerId}`,
+        'Rendezvous server listening on:',
+        ...multiaddrs.map(String),
+        `Registrations: ${redact(options.store)}, TTL ${minTtl}-${maxTtl} s`,
+        'To connect a client, use:',
+        `  ${clientCommand()} --mode client --address ${String(forNodeClients(multiaddrs))}`,
+        'Press Ctrl+C to stop...'
+      ])
+      if (options.statsInterval > 0) {
+        while (!signal.aborted) {
+          await sleep(options.statsInterval, signal)
+          if (!signal.aborted) await printStats(node.services.rendezvous, output)
+        }
+      }
+      await untilAborted(signal)
+    } finally {
+      await node.stop()
+    }
+  } finally {
+    await opened.close()
+  }
+  output.say('Rendezvous server stopped.')
+}
+
+async function printStats (server: RendezvousServer, output: Output): Promise<void> {
+  let stats: Map<string, number>
+  try {
+    stats = await server.getNamespaceStats()
+  } catch (err) {
+    output.warn(`could not read namespace statistics: ${describeError(err)}`)
+    return
+  }
+  const namespaces = Object.fromEntries(stats)
+  const summary = [...stats].map(([namespace, count]) => `${namespace}: ${count}`).join(', ')
+  output.event('stats', { namespaces }, [stats.size > 0 ? `Namespace stats: ${summary}` : 'No active registrations'])
+}

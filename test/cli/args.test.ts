@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest'
+import { FLAGS, parseCommand, usage } from '../../src/cli/args.ts'
+
+const POINT = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWKjEbMrksSZ2eNfbaydcxmKNGYR6AexEeeq2NcqAcSceU'
+
+describe('parseCommand', () => {
+  it('given only --mode server, applies the documented defaults', () => {
+    expect(parseCommand(['--mode', 'server'])).toEqual({
+      mode: 'server',
+      listen: { host: '127.0.0.1', port: 0, wsPort: 0 },
+      json: false,
+      verbose: false,
+      store: 'memory:',
+      statsInterval: 10_000,
+      policy: {
+        minTtl: 120,
+        maxTtl: 259200,
+        defaultTtl: 7200,
+        maxRegistrationsPerPeer: 1000,
+        maxRegistrations: 100_000,
+        maxNamespaceLength: 255,
+        maxDiscoverLimit: 1000,
+        allowEmptyAddresses: false
+      }
+    })
+  })
+
+  it('given server flags, maps them onto RendezvousServerInit', () => {
+    const command = parseCommand(['--mode', 'server', '-p', '4001', '--ws-port', '4002', '--host', '::', '--json', '-v',
+      '--store', 'redis://localhost:6379', '--stats-interval', '0', '--min-ttl', '60', '--max-ttl', '3600', '--default-ttl', '600',
+      '--max-registrations-per-peer', '5', '--max-registrations', '50', '--max-namespace-length', '32', '--max-discover-limit', '10',
+      '--allow-empty-addresses'])
+    expect(command).toMatchObject({
+      listen: { host: '::', port: 4001, wsPort: 4002 },
+      json: true,
+      verbose: true,
+      store: 'redis://localhost:6379',
+      statsInterval: 0,
+      policy: { minTtl: 60, maxTtl: 3600, defaultTtl: 600, maxRegistrationsPerPeer: 5, maxRegistrations: 50, maxNamespaceLength: 32, maxDiscoverLimit: 10, allowEmptyAddresses: true }
+    })
+  })
+
+  it('given client flags, reads them, defaulting to namespace rendezvous and TTL 7200 s', () => {
+    const command = parseCommand(['--mode', 'client', '--address', POINT])
+    expect(command).toMatchObject({ mode: 'client', namespace: 'rendezvous', ttl: 7200, refresh: false, pollInterval: 5000 })
+    expect(command.mode === 'client' && command.address.toString()).toBe(POINT)
+
+    expect(parseCommand(['--mode', 'client', POINT, '-n', 'chat', '--ttl', '300', '-r', '--poll-interval', '0.5']))
+      .toMatchObject({ namespace: 'chat', ttl: 300, refresh: true, pollInterval: 500 })
+  })
+
+  it('given --help, asks for help whatever else is there', () => {
+    expect(parseCommand(['--mode', 'client', '--help'])).toEqual({ mode: 'help' })
+    expect(parseCommand(['-h'])).toEqual({ mode: 'help' })
+  })
+
+  it('given the server-only program, runs server mode and refuses --mode client', () => {
+    expect(parseCommand([], 'server')).toMatchObject({ mode: 'server' })
+    expect(parseCommand(['--mode', 'server'], 'server')).toMatchObject({ mode: 'server' })
+    expect(() => parseCommand(['--mode', 'client'], 'server')).toThrow(expect.objectContaining({ name: 'UsageError' }))
+  })
+
+  it.each([
+    ['no mode', []],
+    ['an unknown mode', ['--mode', 'relay']],
+    ['an unknown flag', ['--mode', 'server', '--colour']],
+    ['a flag without its value', ['--mode', 'server', '--port']],
+    ['a port out of range', ['--mode', 'server', '--port', '70000']],
+    ['a port that is no number', ['--mode', 'server', '--ws-port', 'eighty']],
+    ['a host name instead of an IP address', ['--mode', 'server', '--host', 'localhost']],
+    ['a TTL of 0', ['--mode', 'client', POINT, '--ttl', '0']],
+    ['a fractional TTL', ['--mode', 'client', POINT, '--ttl', '1.5']],
+    ['a negative interval', ['--mode', 'server', '--stats-interval', '-1']],
+    ['a max TTL above the spec\'s 72 h', ['--mode', 'server', '--max-ttl', '259201']],
+    ['a poll interval of 0', ['--mode', 'client', POINT, '--poll-interval', '0']],
+    ['a client flag in server mode', ['--mode', 'server', '--namespace', 'x']],
+    ['a server flag in client mode', ['--mode', 'client', POINT, '--store', 'memory:']],
+    ['a stray argument in server mode', ['--mode', 'server', POINT]],
+    ['no address in client mode', ['--mode', 'client']],
+    ['two addresses', ['--mode', 'client', '--address', POINT, POINT]],
+    ['an address that is no multiaddr', ['--mode', 'client', '--address', 'localhost:4001']]
+  ])('given %s, throws a UsageError', (_, argv) => {
+    expect(() => parseCommand(argv)).toThrow(expect.objectContaining({ name: 'UsageError' }))
+  })
+})
+
+describe('usage', () => {
+  it('documents every flag with its default, and the server-only program only its own', () => {
+    const help = usage('libp2p-rendezvous')
+    for (const [name, flag] of Object.entries(FLAGS)) {
+      expect(help).toContain(`--${name}`)
+      if ('default' in flag) expect(help).toMatch(new RegExp(`--${name}\\b.*\\(default: ${flag.default.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`))
+    }
+    const serverHelp = usage('libp2p-rendezvous-server', 'server')
+    expect(serverHelp).toContain('--max-ttl')
+    expect(serverHelp).not.toContain('--namespace')
+    expect(serverHelp).not.toContain('--mode <')
+  })
+})
