@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs before `npm test` and `npm run demo`: installs the npm dependencies when
-// they are missing or older than the lockfile, and finds a Chromium or stops
-// with one line that says how to get one. Plain JavaScript, no dependencies.
-import { execSync } from 'node:child_process'
+// they are missing or older than the lockfile and, for the tests, finds a
+// Chromium and a redis-server, or stops with one line that says how to get
+// them. Plain JavaScript, no dependencies.
+import { execSync, spawnSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import { chromiumPath } from './chromium.mjs'
 
@@ -12,7 +13,7 @@ if (!existsSync(installed) || statSync('package-lock.json').mtimeMs > statSync(i
   execSync('npm ci', { stdio: 'inherit' })
 }
 
-if (process.argv.includes('--browser')) {
+if (process.argv.includes('--test')) {
   const path = chromiumPath()
   let found = path != null && existsSync(path)
   if (!found && path == null) {
@@ -21,6 +22,12 @@ if (process.argv.includes('--browser')) {
   }
   if (!found) {
     console.error(`No Chromium found${path != null ? ` at ${path}` : ''}: run \`sudo apt-get install -y chromium\` (or \`npx playwright install chromium\`, or set CHROMIUM_PATH to a Chromium binary).`)
+    process.exit(1)
+  }
+
+  const redis = process.env.REDIS_SERVER ?? 'redis-server'
+  if (spawnSync(redis, ['--version']).error != null) {
+    console.error(`No redis-server found${process.env.REDIS_SERVER != null ? ` at ${redis}` : ''}: run \`sudo apt-get install -y redis-server\` (or set REDIS_SERVER to a redis-server binary).`)
     process.exit(1)
   }
 }

@@ -26,6 +26,27 @@
  *   console.info(registration.peerId.toString(), registration.multiaddrs)
  * }
  * ```
+ *
+ * @example Find and be found through rendezvous points, in a browser
+ *
+ * ```TypeScript
+ * import { createLibp2p } from 'libp2p'
+ * import { rendezvousDiscovery } from 'libp2p-rendezvous'
+ *
+ * const node = await createLibp2p({
+ *   // transports, connectionEncrypters, streamMuxers...
+ *   services: {
+ *     rendezvous: rendezvousDiscovery({
+ *       points: ['/dns4/rdv.example.com/tcp/443/wss/p2p/12D3KooW...'],
+ *       namespaces: ['my-app']
+ *     })
+ *   }
+ * })
+ *
+ * node.services.rendezvous.addEventListener('peer', (evt) => {
+ *   console.info('found', evt.detail.id.toString())
+ * })
+ * ```
  */
 import { RendezvousClient } from './client/rendezvous-client.ts'
 import type { RendezvousClientComponents, RendezvousClientInit } from './client/rendezvous-client.ts'
@@ -34,6 +55,12 @@ export type { DiscoverAllOptions, DiscoverOptions, DiscoverResult, RegisterOptio
 export { RendezvousClient } from './client/rendezvous-client.ts'
 export * from './errors.ts'
 export { DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_TTL, RENDEZVOUS_PROTOCOL } from './constants.ts'
+export { rendezvousDiscovery, memoryCache, idbCache, systemClock, alwaysVisible, documentVisibility, AllPointsFailedError } from './discovery/index.ts'
+export type {
+  RendezvousDiscovery, RendezvousDiscoveryInit, RendezvousDiscoveryComponents, RendezvousDiscoveryEvents, FindPeersOptions,
+  PeerViewUpdate, PeerViewRemoval, PeerRemovalReason, Unregistered, DiscoveredPeer, PeerSource, RegistrationState, RegistrationStatus,
+  CachedRegistration, RegistrationCache, RegistrationCacheFactory, IdbCacheInit, Clock, TimerId, PageLifecycleEvent, Visibility
+} from './discovery/index.ts'
 
 /** A low-level rendezvous client service: one request per call, to the point you name */
 export function rendezvousClient (init: RendezvousClientInit = {}): (components: RendezvousClientComponents) => RendezvousClient {

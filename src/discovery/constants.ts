@@ -1,0 +1,54 @@
+/**
+ * Defaults of the discovery service. Wire values are seconds, as in the
+ * spec; everything local is milliseconds. Each name says which.
+ */
+import { DEFAULT_TTL, minute, second } from '../constants.ts'
+
+/** Seconds, as on the wire: the TTL we ask for. 2 h is the one value every known point admits */
+export const DEFAULT_REGISTRATION_TTL = DEFAULT_TTL
+
+/**
+ * Seconds: the TTL to fall back to when a point refuses ours with
+ * E_INVALID_TTL (rust and nim points refuse anything under 2 h)
+ */
+export const FALLBACK_TTL = DEFAULT_TTL
+
+/** Fraction of the granted TTL after which a registration is refreshed */
+export const DEFAULT_REFRESH_RATIO = 0.8
+
+/** Up to this fraction of a delay is taken off at random, so many tabs do not refresh in step */
+export const JITTER = 0.1
+
+/** Milliseconds: never refresh sooner than this, whatever TTL a point grants (a TTL of 0 must not make us spin) */
+export const MIN_REFRESH_DELAY = second
+
+/**
+ * Milliseconds: the longest any timer is armed for. Browser timers do not
+ * count time the machine slept, so a deadline is also compared with the
+ * clock at least this often; a hidden tab may wake about once a minute anyway.
+ */
+export const WAKE_INTERVAL = minute
+
+/** Milliseconds between DISCOVER polls per point and namespace while the page is visible */
+export const DEFAULT_DISCOVER_INTERVAL = minute
+
+/** Every this many polls of a point, poll without a cookie to notice peers that left */
+export const DEFAULT_FULL_DISCOVER_EVERY = 5
+
+/** Registrations asked for per DISCOVER page */
+export const DEFAULT_DISCOVER_LIMIT = 100
+
+/** Milliseconds one request may take */
+export const DEFAULT_TIMEOUT = 10 * second
+
+/** Milliseconds all UNREGISTERs together may take on stop */
+export const DEFAULT_UNREGISTER_TIMEOUT = 2 * second
+
+/** Milliseconds before the first retry after a failure at a point */
+export const DEFAULT_RETRY_DELAY = 5 * second
+
+/** Milliseconds: retries back off up to this */
+export const DEFAULT_MAX_RETRY_DELAY = 5 * minute
+
+/** Pages one walk of a namespace may take, so a point that pages forever cannot keep us busy */
+export const MAX_PAGES_PER_WALK = 100

@@ -1,0 +1,216 @@
+import type { CachedRegistration } from './cache/registration-cache.ts'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Where the current knowledge of a peer came from */
+export type PeerSource = 'cache' | 'network'
+
+/** A peer registered in a namespace, as far as we know now */
+export interface DiscoveredPeer {
+  id: PeerId
+  /** From the peer's own signed record */
+  multiaddrs: Multiaddr[]
+  namespace: string
+  /** Milliseconds since the epoch when its last registration we know of lapses */
+  expiresAt: number
+  /** `cache` until a point has confirmed it since start-up */
+  source: PeerSource
+  /** The sequence number of its record */
+  seq: bigint
+  /** Peer ids of the points that hold its registration */
+  points: string[]
+}
+
+/** A verified registration about to enter the view */
+export interface Sighting {
+  id: PeerId
+  multiaddrs: Multiaddr[]
+  seq: bigint
+  signedPeerRecord: Uint8Array
+  source: PeerSource
+  /** `[point peer id, expiresAt]` */
+  points: Array<[string, number]>
+}
+
+/**
+ * - `added`: the peer is new in the namespace
+ * - `updated`: a newer record (so possibly new addresses)
+ * - `refreshed`: same record, but a later expiry, another point or a network confirmation
+ * - `unchanged`: nothing worth telling anyone
+ */
+export type ViewChange = 'added' | 'updated' | 'refreshed' | 'unchanged'
+
+interface Entry {
+  id: PeerId
+  multiaddrs: Multiaddr[]
+  seq: bigint
+  signedPeerRecord: Uint8Array
+  source: PeerSource
+  points: Map<string, number>
+}
+
+/** Expiry is reported by points in whole seconds, so re-reading one registration moves it by up to a second */
+const EXPIRY_TOLERANCE = 1000
+
+function expiresAt (entry: Entry): number {
+  let latest = 0
+  for (const at of entry.points.values()) latest = Math.max(latest, at)
+  return latest
+}
+
+function toPeer (namespace: string, entry: Entry): DiscoveredPeer {
+  return {
+    id: entry.id,
+    multiaddrs: entry.multiaddrs,
+    namespace,
+    expiresAt: expiresAt(entry),
+    source: entry.source,
+    seq: entry.seq,
+    points: [...entry.points.keys()]
+  }
+}
+
+/**
+ * Who is registered where: per namespace, one entry per peer holding the
+ * record with the highest sequence number any point returned, and when each
+ * point's registration of it lapses. Pure bookkeeping: no I/O, no events.
+ */
+export class PeerView {
+  private readonly namespaces = new Map<string, Map<string, Entry>>()
+
+  /** Merge a sighting; says what changed and the peer as it is now */
+  upsert (namespace: string, sighting: Sighting): { change: ViewChange, peer: DiscoveredPeer, previous?: DiscoveredPeer } {
+    let peers = this.namespaces.get(namespace)
+    if (peers == null) {
+      peers = new Map()
+      this.namespaces.set(namespace, peers)
+    }
+    const key = sighting.id.toString()
+    const entry = peers.get(key)
+
+    if (entry == null) {
+      const added: Entry = {
+        id: sighting.id,
+        multiaddrs: sighting.multiaddrs,
+        seq: sighting.seq,
+        signedPeerRecord: sighting.signedPeerRecord,
+        source: sighting.source,
+        points: new Map(sighting.points)
+      }
+      peers.set(key, added)
+      return { change: 'added', peer: toPeer(namespace, added) }
+    }
+
+    const previous = toPeer(namespace, entry)
+    let change: ViewChange = 'unchanged'
+
+    if (sighting.seq > entry.seq) {
+      entry.seq = sighting.seq
+      entry.multiaddrs = sighting.multiaddrs
+      entry.signedPeerRecord = sighting.signedPeerRecord
+      change = 'updated'
+    }
+    // a point still holding an older record still holds a registration of the peer
+    for (const [point, at] of sighting.points) {
+      const known = entry.points.get(point)
+      if (known == null || at > known + EXPIRY_TOLERANCE) {
+        entry.points.set(point, at)
+        if (change === 'unchanged') change = 'refreshed'
+      } else if (at > known) {
+        entry.points.set(point, at)
+      }
+    }
+    if (sighting.source === 'network' && entry.source !== 'network' && sighting.seq >= entry.seq) {
+      entry.source = 'network'
+      if (change === 'unchanged') change = 'refreshed'
+    }
+
+    return { change, peer: toPeer(namespace, entry), previous }
+  }
+
+  /**
+   * A complete, cookie-less walk of `namespace` at `point` returned exactly
+   * `present`: everyone else no longer holds a registration there. Resolves
+   * the peers no point holds any more, which leave the view.
+   */
+  reconcile (namespace: string, point: string, present: Set<string>): DiscoveredPeer[] {
+    const peers = this.namespaces.get(namespace)
+    if (peers == null) return []
+    const gone: DiscoveredPeer[] = []
+    for (const [key, entry] of peers) {
+      if (present.has(key) || !entry.points.has(point)) continue
+      const before = toPeer(namespace, entry)
+      entry.points.delete(point)
+      if (entry.points.size === 0) {
+        peers.delete(key)
+        gone.push(before)
+      }
+    }
+    this.dropIfEmpty(namespace)
+    return gone
+  }
+
+  /** Remove what has lapsed by `now`; resolves the peers that left */
+  expire (now: number): DiscoveredPeer[] {
+    const gone: DiscoveredPeer[] = []
+    for (const [namespace, peers] of this.namespaces) {
+      for (const [key, entry] of peers) {
+        const before = toPeer(namespace, entry)
+        for (const [point, at] of entry.points) {
+          if (at <= now) entry.points.delete(point)
+        }
+        if (entry.points.size === 0) {
+          peers.delete(key)
+          gone.push(before)
+        }
+      }
+      this.dropIfEmpty(namespace)
+    }
+    return gone
+  }
+
+  /** Forget `namespace`, or everything; resolves the peers that left */
+  clear (namespace?: string): DiscoveredPeer[] {
+    const names = namespace == null ? [...this.namespaces.keys()] : [namespace]
+    const gone: DiscoveredPeer[] = []
+    for (const name of names) {
+      for (const entry of this.namespaces.get(name)?.values() ?? []) {
+        gone.push(toPeer(name, entry))
+      }
+      this.namespaces.delete(name)
+    }
+    return gone
+  }
+
+  /** Peers in `namespace` whose registration has not lapsed by `now` */
+  peers (namespace: string, now: number): DiscoveredPeer[] {
+    return [...this.namespaces.get(namespace)?.values() ?? []]
+      .map(entry => toPeer(namespace, entry))
+      .filter(peer => peer.expiresAt > now)
+  }
+
+  /** Milliseconds since the epoch of the next lapse of any point's registration, or Infinity */
+  nextExpiry (): number {
+    let earliest = Infinity
+    for (const peers of this.namespaces.values()) {
+      for (const entry of peers.values()) {
+        for (const at of entry.points.values()) earliest = Math.min(earliest, at)
+      }
+    }
+    return earliest
+  }
+
+  /** `namespace` as the cache stores it */
+  toCache (namespace: string): CachedRegistration[] {
+    return [...this.namespaces.get(namespace)?.values() ?? []].map(entry => ({
+      peerId: entry.id.toString(),
+      signedPeerRecord: entry.signedPeerRecord,
+      expiresAt: expiresAt(entry),
+      points: [...entry.points]
+    }))
+  }
+
+  private dropIfEmpty (namespace: string): void {
+    if (this.namespaces.get(namespace)?.size === 0) this.namespaces.delete(namespace)
+  }
+}

@@ -1,0 +1,52 @@
+import { InvalidParametersError } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** A rendezvous point: one peer, reachable at one or more addresses */
+export interface Point {
+  id: PeerId
+  /** `id` as a string, for maps and logs */
+  key: string
+  /** Handed to libp2p's dialer as they are, so any transport the node has can reach them */
+  addresses: Multiaddr[]
+}
+
+/** The peer id in the last `/p2p/` component, which names the peer at the end of any relay path */
+function pointId (address: Multiaddr): string | undefined {
+  return address.getComponents().findLast(c => c.name === 'p2p')?.value
+}
+
+/**
+ * Parse and group point addresses. Addresses of one peer (say its
+ * WebSockets and WebTransport addresses) make one point, registered at once.
+ * Throws `InvalidParametersError` for an address that does not parse or
+ * does not say whose it is.
+ */
+export function parsePoints (addresses: Array<string | Multiaddr>): Point[] {
+  const points = new Map<string, Point>()
+  for (const input of addresses) {
+    let address: Multiaddr
+    try {
+      address = typeof input === 'string' ? multiaddr(input) : input
+    } catch (err: any) {
+      throw new InvalidParametersError(`Rendezvous point ${String(input)} is not a multiaddr: ${err?.message ?? err}`)
+    }
+    const id = pointId(address)
+    if (id == null) {
+      throw new InvalidParametersError(`Rendezvous point ${address.toString()} has no /p2p/<peer id>`)
+    }
+    let peerId: PeerId
+    try {
+      peerId = peerIdFromString(id)
+    } catch (err: any) {
+      throw new InvalidParametersError(`Rendezvous point ${address.toString()} has an invalid peer id: ${err?.message ?? err}`)
+    }
+    const key = peerId.toString()
+    const point = points.get(key) ?? { id: peerId, key, addresses: [] }
+    if (!point.addresses.some(a => a.equals(address))) point.addresses.push(address)
+    points.set(key, point)
+  }
+  return [...points.values()]
+}

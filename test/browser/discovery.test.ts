@@ -1,0 +1,263 @@
+/**
+ * The discovery service in real Chromium: real IndexedDB, real WebSockets,
+ * against a real rendezvous point (and circuit relay) started in Node by the
+ * global setup. Browser nodes cannot listen, so they wait for a relay
+ * address, register with it, and find each other.
+ *
+ * A "reload" here is what a page reload does to this service: the node
+ * stops and a new one starts with the same private key, reading the same
+ * IndexedDB (one page, one origin).
+ */
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { defaultLogger } from '@libp2p/logger'
+import { noise } from '@libp2p/noise'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { createStore, get } from 'idb-keyval'
+import { createLibp2p } from 'libp2p'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { idbCache, rendezvousDiscovery, systemClock } from '../../src/index.ts'
+import type { DiscoveredPeer, PeerViewUpdate, RegistrationState, RendezvousDiscovery, RendezvousDiscoveryInit } from '../../src/index.ts'
+import type { ComponentLogger, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+
+type Node = Libp2p<{ rendezvous: RendezvousDiscovery }>
+
+const POINT = inject('rendezvousPoint')
+const hour = 3_600_000
+const nodes: Node[] = []
+
+afterEach(async () => {
+  await Promise.all(nodes.splice(0).map(async node => node.stop()))
+})
+
+/** A fresh namespace per test: the point is shared by every test in the run */
+function namespace (name: string): string {
+  return `${name}-${Math.random().toString(36).slice(2)}`
+}
+
+interface NodeOptions {
+  privateKey?: PrivateKey
+  logger?: ComponentLogger
+}
+
+/** A browser node as an app would make it, not started yet so listeners can be added first */
+async function browserNode (init: Partial<RendezvousDiscoveryInit>, options: NodeOptions = {}): Promise<Node> {
+  const node = await createLibp2p({
+    start: false,
+    privateKey: options.privateKey ?? await generateKeyPair('Ed25519'),
+    // a reservation at the point's relay is this node's only address
+    addresses: { listen: ['/p2p-circuit'] },
+    transports: [webSockets(), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // the point is on ws://127.0.0.1, which browsers' libp2p refuses by default
+    connectionGater: { denyDialMultiaddr: () => false },
+    ...(options.logger != null ? { logger: options.logger } : {}),
+    services: {
+      identify: identify(),
+      rendezvous: rendezvousDiscovery({ points: [POINT], ...init })
+    }
+  })
+  nodes.push(node)
+  return node
+}
+
+async function peerEvent (node: Node, peer: PeerId): Promise<void> {
+  await new Promise<void>(resolve => {
+    node.services.rendezvous.addEventListener('peer', (evt) => {
+      if (evt.detail.id.equals(peer)) resolve()
+    })
+  })
+}
+
+async function registered (node: Node): Promise<RegistrationState> {
+  const done = node.services.rendezvous.getRegistrations().find(s => s.status === 'registered')
+  if (done != null) return done
+  return new Promise(resolve => {
+    node.services.rendezvous.addEventListener('registration:update', (evt) => {
+      if (evt.detail.status === 'registered') resolve(evt.detail)
+    })
+  })
+}
+
+/** What the node with `peerId` keeps in IndexedDB for `ns`, read straight from the database */
+async function cachedIn (peerId: PeerId, ns: string): Promise<Array<{ peerId: string, expiresAt: number }> | undefined> {
+  return get(['ns', ns], createStore(`libp2p-rendezvous/${peerId.toString()}`, 'registrations'))
+}
+
+/** Log lines of the discovery service; every other component logs as usual */
+function capture (lines: string[]): ComponentLogger {
+  const logger = defaultLogger()
+  return {
+    forComponent (name) {
+      const log = logger.forComponent(name)
+      if (name !== 'libp2p:rendezvous:discovery') return log
+      const error = log.error
+      log.error = (formatter: any, ...args: any[]) => {
+        lines.push([formatter, ...args.map(a => a?.message ?? a)].join(' '))
+        error(formatter, ...args)
+      }
+      return log
+    }
+  }
+}
+
+describe('in Chromium', () => {
+  it('two nodes register in one namespace through a real point, and each gets a peer event for the other', async () => {
+    const ns = namespace('pair')
+    const a = await browserNode({ namespaces: [ns], discoverInterval: 200 })
+    const b = await browserNode({ namespaces: [ns], discoverInterval: 200 })
+    const statuses: string[] = []
+    a.services.rendezvous.addEventListener('registration:update', (evt) => { statuses.push(evt.detail.status) })
+    const aFindsB = peerEvent(a, b.peerId)
+    const bFindsA = peerEvent(b, a.peerId)
+
+    await Promise.all([a.start(), b.start()])
+    await Promise.all([aFindsB, bFindsA])
+
+    // no address at first: nothing was sent until the relay reservation gave us one
+    expect(statuses[0]).toBe('waiting-for-addresses')
+    const [seenByB] = b.services.rendezvous.getPeers(ns)
+    expect(seenByB.id.equals(a.peerId)).toBe(true)
+    expect(seenByB.multiaddrs.some(ma => ma.toString().includes('/p2p-circuit'))).toBe(true)
+
+    // each node has its own database, holding the other
+    await Promise.all([a.stop(), b.stop()])
+    expect((await cachedIn(a.peerId, ns))?.map(e => e.peerId)).toEqual([b.peerId.toString()])
+    expect((await cachedIn(b.peerId, ns))?.map(e => e.peerId)).toEqual([a.peerId.toString()])
+  })
+
+  it('after a reload, emits the cached peers before the network answers, then confirms them', async () => {
+    const ns = namespace('reload')
+    const a = await browserNode({ namespaces: [ns] })
+    await a.start()
+    await registered(a)
+
+    const key = await generateKeyPair('Ed25519')
+    const before = await browserNode({ namespaces: [ns] }, { privateKey: key })
+    const found = peerEvent(before, a.peerId)
+    await before.start()
+    await found
+    await before.stop()
+
+    const after = await browserNode({ namespaces: [ns] }, { privateKey: key })
+    const updates: PeerViewUpdate[] = []
+    after.services.rendezvous.addEventListener('peer:update', (evt) => { updates.push(evt.detail) })
+    const confirmed = new Promise<DiscoveredPeer>(resolve => {
+      after.services.rendezvous.addEventListener('peer:update', (evt) => {
+        if (evt.detail.peer.source === 'network') resolve(evt.detail.peer)
+      })
+    })
+    await after.start()
+    // emitted while starting, before any request could have been answered
+    expect(updates.length).toBeGreaterThan(0)
+    expect([updates[0].peer.id.toString(), updates[0].peer.source]).toEqual([a.peerId.toString(), 'cache'])
+    expect((await confirmed).id.equals(a.peerId)).toBe(true)
+    expect(updates.map(u => u.peer.source)).toEqual(['cache', 'network'])
+  })
+
+  it('never emits cached peers whose registration has lapsed, and prunes them', async () => {
+    const ns = namespace('lapsed')
+    const a = await browserNode({ namespaces: [ns] })
+    await a.start()
+    await registered(a)
+    const key = await generateKeyPair('Ed25519')
+    const first = await browserNode({ namespaces: [ns], ttl: 600 }, { privateKey: key })
+    const found = peerEvent(first, a.peerId)
+    await first.start()
+    await found
+    await first.stop()
+    expect(await cachedIn(first.peerId, ns)).toHaveLength(1)
+
+    // three hours later, with the point out of reach: only the cache could say anything
+    const later = { ...systemClock, now: () => Date.now() + 3 * hour }
+    const unreachable = `/ip4/127.0.0.1/tcp/9/ws/p2p/${peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()}`
+    const again = await browserNode({ namespaces: [ns], points: [unreachable], clock: later, unregisterTimeout: 100 }, { privateKey: key })
+    const emitted: unknown[] = []
+    again.services.rendezvous.addEventListener('peer', (evt) => { emitted.push(evt.detail) })
+    await again.start()
+    expect(emitted).toEqual([])
+    expect(again.services.rendezvous.getPeers(ns)).toEqual([])
+    await again.stop()
+    expect(await cachedIn(first.peerId, ns)).toBeUndefined()
+  })
+
+  it('when the page is unloaded for good (pagehide, not kept in the bfcache), unregisters; when kept, does not', async () => {
+    const ns = namespace('pagehide')
+    const a = await browserNode({ namespaces: [ns] })
+    const b = await browserNode({})
+    await Promise.all([a.start(), b.start()])
+    await registered(a)
+    const peersIn = async (): Promise<string[]> => (await b.services.rendezvous.findPeers(ns, { forceRefresh: true })).map(p => p.id.toString())
+    expect(await peersIn()).toEqual([a.peerId.toString()])
+
+    window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true }))
+    expect(await peersIn()).toEqual([a.peerId.toString()])
+
+    window.dispatchEvent(new PageTransitionEvent('pagehide', { persisted: false }))
+    // UNREGISTER has no answer: ask until the point has handled it
+    while ((await peersIn()).length > 0) await new Promise(resolve => setTimeout(resolve, 20))
+    expect(a.services.rendezvous.getRegistrations()).toEqual([])
+  })
+
+  it('when IndexedDB cannot be opened, logs once and works from memory', async () => {
+    const ns = namespace('no-idb')
+    const a = await browserNode({ namespaces: [ns] })
+    await a.start()
+    await registered(a)
+
+    const open = IDBFactory.prototype.open
+    // what private modes and locked-down profiles do
+    IDBFactory.prototype.open = function () { throw new DOMException('IndexedDB is disabled', 'SecurityError') }
+    try {
+      const lines: string[] = []
+      const node = await browserNode({ namespaces: [ns] }, { logger: capture(lines) })
+      const found = peerEvent(node, a.peerId)
+      await node.start()
+      await found
+      await registered(node)
+      await node.services.rendezvous.register(namespace('more'))
+      await node.services.rendezvous.clearCache()
+      expect(await node.services.rendezvous.findPeers(ns)).toHaveLength(1)
+      expect(lines.filter(l => l.includes('cache failed'))).toHaveLength(1)
+      expect(lines.find(l => l.includes('cache failed'))).toContain('IndexedDB is disabled')
+    } finally {
+      IDBFactory.prototype.open = open
+    }
+  })
+
+  it('when the database upgrade is blocked by another tab, gives up after the time box and works from memory', async () => {
+    const ns = namespace('blocked')
+    const a = await browserNode({ namespaces: [ns] })
+    await a.start()
+    await registered(a)
+
+    const key = await generateKeyPair('Ed25519')
+    const dbName = `libp2p-rendezvous/${peerIdFromPrivateKey(key).toString()}`
+    // another tab holds the database open and ignores requests to let go...
+    const holder = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = indexedDB.open(dbName, 1)
+      request.onsuccess = () => { resolve(request.result) }
+      request.onerror = () => { reject(request.error) }
+    })
+    holder.onversionchange = () => {}
+    // ...while a newer version of it waits to upgrade: every later open queues behind that upgrade
+    const upgrade = indexedDB.open(dbName, 2)
+    const upgraded = new Promise<void>(resolve => { upgrade.onsuccess = () => { upgrade.result.close(); resolve() } })
+    try {
+      const lines: string[] = []
+      const node = await browserNode({ namespaces: [ns], cache: idbCache({ timeout: 300 }) }, { privateKey: key, logger: capture(lines) })
+      const found = peerEvent(node, a.peerId)
+      await node.start()
+      await found
+      expect(lines.filter(l => l.includes('cache failed'))).toHaveLength(1)
+      expect(lines.find(l => l.includes('cache failed'))).toContain('did not answer')
+    } finally {
+      holder.close()
+      await upgraded
+    }
+  })
+})

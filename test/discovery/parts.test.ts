@@ -1,0 +1,130 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { describe, expect, it } from 'vitest'
+import { Backoff } from '../../src/discovery/backoff.ts'
+import { PeerView } from '../../src/discovery/peer-view.ts'
+import { parsePoints } from '../../src/discovery/points.ts'
+import { documentVisibility } from '../../src/discovery/visibility.ts'
+import type { PageLifecycleEvent } from '../../src/index.ts'
+import type { Sighting } from '../../src/discovery/peer-view.ts'
+
+async function peerId (): Promise<ReturnType<typeof peerIdFromPrivateKey>> {
+  return peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+}
+
+describe('points', () => {
+  it('groups addresses of one peer into one point, naming the peer at the end of a relay path', async () => {
+    const point = (await peerId()).toString()
+    const relay = (await peerId()).toString()
+    const points = parsePoints([
+      `/dns4/rdv.example/tcp/443/wss/p2p/${point}`,
+      multiaddr(`/ip4/192.0.2.1/udp/4001/quic-v1/webtransport/certhash/uEiAkH5a4DPGKUuOBjYw0CgwjvcJCJMD2K_1aluKR_tpevQ/p2p/${point}`),
+      `/ip4/192.0.2.2/tcp/4001/p2p/${relay}/p2p-circuit/p2p/${point}`
+    ])
+    expect(points).toHaveLength(1)
+    expect(points[0].key).toBe(point)
+    expect(points[0].addresses).toHaveLength(3)
+  })
+
+  it('refuses an address that does not say whose it is, or does not parse', () => {
+    expect(() => parsePoints(['/ip4/192.0.2.1/tcp/4001'])).toThrow(expect.objectContaining({ name: 'InvalidParametersError' }))
+    expect(() => parsePoints(['not a multiaddr'])).toThrow(expect.objectContaining({ name: 'InvalidParametersError' }))
+  })
+})
+
+describe('backoff', () => {
+  it('doubles per failure up to the cap, takes up to half off at random, and starts over after a success', () => {
+    const random = [0, 0.999, 0, 0, 0, 0]
+    const backoff = new Backoff({ initial: 100, max: 400, random: () => random.shift() ?? 0 })
+    expect([backoff.failure('a'), backoff.failure('a'), backoff.failure('a'), backoff.failure('a')].map(Math.round)).toEqual([100, 100, 400, 400])
+    expect(backoff.failure('b')).toBe(100)
+    backoff.success('a')
+    expect(backoff.failure('a')).toBe(100)
+  })
+})
+
+describe('peer view', () => {
+  async function sighting (overrides: Partial<Sighting> = {}): Promise<Sighting> {
+    return {
+      id: overrides.id ?? await peerId(),
+      multiaddrs: [multiaddr('/ip4/192.0.2.1/tcp/1')],
+      seq: 1n,
+      signedPeerRecord: new Uint8Array([1]),
+      source: 'network',
+      points: [['p1', 10_000]],
+      ...overrides
+    }
+  }
+
+  it('keeps the newest record, merges the points, and never goes back to an older record', async () => {
+    const view = new PeerView()
+    const first = await sighting({ seq: 5n })
+    expect(view.upsert('ns', first).change).toBe('added')
+    expect(view.upsert('ns', { ...first, seq: 3n, multiaddrs: [], points: [['p2', 20_000]] }).change).toBe('refreshed')
+    const newer = view.upsert('ns', { ...first, seq: 6n, multiaddrs: [multiaddr('/ip4/192.0.2.9/tcp/9')], points: [['p1', 10_000]] })
+    expect(newer.change).toBe('updated')
+    expect(newer.peer.seq).toBe(6n)
+    expect(newer.peer.multiaddrs.map(String)).toEqual(['/ip4/192.0.2.9/tcp/9'])
+    expect(newer.peer.points.sort()).toEqual(['p1', 'p2'])
+    expect(newer.peer.expiresAt).toBe(20_000)
+    // a second later is the same registration read again
+    expect(view.upsert('ns', { ...first, seq: 6n, points: [['p1', 10_500]] }).change).toBe('unchanged')
+  })
+
+  it('a peer leaves when every point that held it has lapsed, or no longer returns it', async () => {
+    const view = new PeerView()
+    const a = await sighting({ points: [['p1', 1000], ['p2', 2000]] })
+    const b = await sighting({ points: [['p1', 5000]] })
+    view.upsert('ns', a)
+    view.upsert('ns', b)
+    expect(view.nextExpiry()).toBe(1000)
+    expect(view.expire(1000)).toEqual([])
+    expect(view.expire(2000).map(p => p.id.toString())).toEqual([a.id.toString()])
+    expect(view.reconcile('ns', 'p2', new Set())).toEqual([])
+    expect(view.reconcile('ns', 'p1', new Set([b.id.toString()]))).toEqual([])
+    expect(view.reconcile('ns', 'p1', new Set()).map(p => p.id.toString())).toEqual([b.id.toString()])
+    expect(view.peers('ns', 0)).toEqual([])
+  })
+})
+
+describe('document visibility', () => {
+  function page (): { doc: EventTarget & { visibilityState: DocumentVisibilityState }, win: EventTarget, events: PageLifecycleEvent[], stop(): void, visible(): boolean } {
+    const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' as DocumentVisibilityState })
+    const win = new EventTarget()
+    const visibility = documentVisibility({ document: doc as unknown as Document, window: win as unknown as Window })
+    const events: PageLifecycleEvent[] = []
+    const stop = visibility.subscribe(event => events.push(event))
+    return { doc, win, events, stop, visible: () => visibility.visible }
+  }
+
+  function transition (type: string, persisted: boolean): Event {
+    return Object.assign(new Event(type), { persisted })
+  }
+
+  it('maps visibility, freeze/resume, network and bfcache events to what timers need', () => {
+    const p = page()
+    p.doc.visibilityState = 'hidden'
+    p.doc.dispatchEvent(new Event('visibilitychange'))
+    expect(p.visible()).toBe(false)
+    p.doc.dispatchEvent(new Event('resume'))
+    p.win.dispatchEvent(new Event('online'))
+    p.win.dispatchEvent(transition('pagehide', true))
+    p.win.dispatchEvent(transition('pageshow', true))
+    p.win.dispatchEvent(transition('pageshow', false))
+    p.win.dispatchEvent(transition('pagehide', false))
+    p.doc.visibilityState = 'visible'
+    p.doc.dispatchEvent(new Event('visibilitychange'))
+    expect(p.events).toEqual(['hidden', 'resume', 'resume', 'resume', 'exit', 'visible'])
+
+    p.stop()
+    p.doc.dispatchEvent(new Event('visibilitychange'))
+    expect(p.events).toHaveLength(6)
+  })
+
+  it('outside a page, is always visible', () => {
+    const visibility = documentVisibility()
+    expect(visibility.visible).toBe(true)
+    visibility.subscribe(() => { throw new Error('never called') })()
+  })
+})

@@ -1,0 +1,79 @@
+import { expect, freshNamespace, sharedPoint, startPoint, test } from './fixtures.ts'
+
+test.describe('two browsers in one namespace', () => {
+  test('discover each other through the point, from the network, and one connects to the other through the relay', async ({ openPeer }) => {
+    const namespace = freshNamespace('pair')
+    const alice = await openPeer({ namespace })
+    const bob = await openPeer({ namespace })
+    expect(alice.id).not.toBe(bob.id)
+
+    // each lists the other, as confirmed by the point
+    await expect(alice.demo.peer(bob.id)).toHaveAttribute('data-source', 'network')
+    await expect(bob.demo.peer(alice.id)).toHaveAttribute('data-source', 'network')
+    // and not itself
+    await expect(alice.demo.peer(alice.id)).toHaveCount(0)
+    await expect(alice.demo.peerList.locator('[data-peer-id]')).toHaveCount(1)
+
+    // both registered a relay address at the point, and the list shows it
+    const pointId = sharedPoint().split('/p2p/')[1]
+    await expect(alice.demo.registration(pointId)).toHaveAttribute('data-state', 'registered')
+    await expect(alice.demo.peer(bob.id).getByTestId('peer-addrs')).toContainText(`/p2p/${pointId}/p2p-circuit`)
+    await expect(alice.page.getByTestId('self-addrs')).toContainText('/p2p-circuit')
+
+    // alice dials bob through the relay and pings him
+    await alice.demo.peer(bob.id).getByTestId('connect').click()
+    await expect(alice.demo.peer(bob.id).getByTestId('peer-status')).toHaveText(/connected via relay · ping \d+ ms/)
+    await expect(alice.demo.peer(bob.id)).toHaveAttribute('data-connected', 'relayed')
+    // bob sees the connection that came in through the relay
+    await expect(bob.demo.peer(alice.id)).toHaveAttribute('data-connected', 'relayed')
+    await expect(alice.demo.error).toBeHidden()
+    await expect(bob.demo.error).toBeHidden()
+  })
+
+  test('several points (`point` repeated in the URL): the page registers at each, and finds peers that use only one of them', async ({ openPeer }) => {
+    const second = await startPoint()
+    const namespace = freshNamespace('points')
+    const both = await openPeer({ namespace, points: [sharedPoint(), second.address] })
+    const onlySecond = await openPeer({ namespace, points: [second.address] })
+
+    await expect(both.demo.registrations).toHaveCount(2)
+    await both.demo.registered()
+    await expect(both.demo.registration(second.peerId)).toHaveAttribute('data-state', 'registered')
+    await expect(both.demo.peer(onlySecond.id)).toHaveAttribute('data-source', 'network')
+    await expect(onlySecond.demo.peer(both.id)).toHaveAttribute('data-source', 'network')
+  })
+
+  test('leaving unregisters at the point: the other page drops the peer at its next discovery', async ({ openPeer }) => {
+    // a point of our own, to see what reaches it
+    const point = await startPoint({ logRequests: true })
+    const namespace = freshNamespace('leave')
+    const alice = await openPeer({ namespace, interval: 1000, points: [point.address] })
+    const bob = await openPeer({ namespace, interval: 1000, points: [point.address] })
+    await expect(alice.demo.peer(bob.id)).toBeVisible()
+    await bob.demo.registered()
+
+    await bob.page.getByTestId('leave').click()
+
+    await expect.poll(() => point.requests({ request: 'UNREGISTER', namespace, peer: bob.id }).length).toBeGreaterThan(0)
+    // bob's registration had two minutes left: only the UNREGISTER can make him vanish this soon
+    await expect(alice.demo.peer(bob.id)).toHaveCount(0)
+    await expect(alice.page.locator('#no-peers')).toBeVisible()
+    await expect(bob.demo.selfIdElement).toHaveText('not started')
+  })
+
+  test('closing a page: the other page drops it from its list', async ({ openPeer }) => {
+    const namespace = freshNamespace('close')
+    const alice = await openPeer({ namespace, interval: 1000 })
+    const bob = await openPeer({ namespace, interval: 1000 })
+    await expect(alice.demo.peer(bob.id)).toBeVisible()
+    await bob.demo.registered()
+
+    // as a user closing the tab (beforeunload runs: the page tries to UNREGISTER, and when it is torn
+    // down too soon for that, the point drops the registration of a peer it alone could relay to)
+    await bob.page.close({ runBeforeUnload: true })
+
+    // bob's registration had two minutes left
+    await expect(alice.demo.peer(bob.id)).toHaveCount(0)
+    await expect(alice.page.locator('#no-peers')).toBeVisible()
+  })
+})

@@ -1,0 +1,143 @@
+/**
+ * The real `RendezvousPoint` and its real stream handler, fed by hand. Each
+ * stream handed to the handler is a genuine `AbstractStream`, the base class
+ * of every libp2p stream (yamux's included), so the point's reads, writes,
+ * closes and resets run exactly as they do on a connection; only the muxer
+ * and the socket under it are missing. That is what lets a fuzzer push a
+ * hundred thousand frames through the point in-process in seconds, where a
+ * mocked muxer pair costs milliseconds per stream.
+ */
+import { defaultLogger } from '@libp2p/logger'
+import { AbstractStream } from '@libp2p/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { RendezvousPoint } from '../../../src/server/rendezvous-server.ts'
+import { MemoryRegistrationStore } from '../../../src/server/store/memory-store.ts'
+import type { RendezvousServerInit } from '../../../src/server/rendezvous-server.ts'
+import type { AbortOptions, Connection, PeerId, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { Registrar } from '@libp2p/interface-internal'
+import type { SendResult } from '@libp2p/utils'
+
+const log = defaultLogger().forComponent('libp2p:rendezvous:hardening')
+let streams = 0
+
+/** The point's end of a stream: what the point sends is kept, and how it ended */
+export class PointEnd extends AbstractStream {
+  readonly written = new Uint8ArrayList()
+  wasReset = false
+  closedWrite = false
+
+  constructor () {
+    super({ id: String(streams++), direction: 'inbound', log, protocol: '/rendezvous/1.0.0' })
+  }
+
+  sendData (data: Uint8ArrayList): SendResult {
+    this.written.append(data)
+    return { sentBytes: data.byteLength, canSendMore: true }
+  }
+
+  sendReset (): void {
+    this.wasReset = true
+  }
+
+  async sendCloseWrite (_options?: AbortOptions): Promise<void> {
+    this.closedWrite = true
+  }
+
+  async sendCloseRead (_options?: AbortOptions): Promise<void> {}
+  sendPause (): void {}
+  sendResume (): void {}
+}
+
+export type Ending = 'closed' | 'reset' | 'open'
+
+export interface StreamOutcome {
+  /** Bodies of the frames the point wrote, in order */
+  frames: Uint8Array[]
+  /** 'closed': the point closed its side cleanly; 'reset': it reset the stream; 'open': neither (a bug) */
+  ending: Ending
+  /** Bytes the point wrote that do not make up a whole frame (always 0 for a sound point) */
+  leftover: number
+}
+
+/** Split what the point wrote into frame bodies; a frame cut short is counted as leftover */
+export function splitFrames (bytes: Uint8ArrayList): { frames: Uint8Array[], leftover: number } {
+  const all = bytes.subarray()
+  const frames: Uint8Array[] = []
+  let offset = 0
+  while (offset < all.byteLength) {
+    let length = 0
+    let shift = 1
+    let at = offset
+    let complete = false
+    while (at < all.byteLength && at - offset < 10) {
+      const byte = all[at++]
+      length += (byte & 0x7f) * shift
+      shift *= 128
+      if (byte < 0x80) {
+        complete = true
+        break
+      }
+    }
+    if (!complete || at + length > all.byteLength) break
+    frames.push(all.subarray(at, at + length))
+    offset = at + length
+  }
+  return { frames, leftover: all.byteLength - offset }
+}
+
+export interface DirectPoint {
+  server: RendezvousPoint
+  store: MemoryRegistrationStore
+  /** The options the point registered its handler with */
+  handlerOptions?: StreamHandlerOptions
+  /**
+   * Open a stream from `remotePeer`, push `chunks` into it one by one, then
+   * close our writing side (unless `keepOpen`), and wait for the point's
+   * handler to finish with it.
+   */
+  exchange(remotePeer: PeerId, chunks: Uint8Array[], keepOpen?: boolean): Promise<StreamOutcome>
+  /** A stream the caller drives itself; `done` settles when the point's handler returns */
+  open(remotePeer: PeerId): { stream: PointEnd, done: Promise<void> }
+  stop(): Promise<void>
+}
+
+export async function directPoint (init: RendezvousServerInit = {}): Promise<DirectPoint> {
+  let handler: StreamHandler | undefined
+  let handlerOptions: StreamHandlerOptions | undefined
+  const registrar = {
+    async handle (_protocol: string, registered: StreamHandler, options?: StreamHandlerOptions) {
+      handler = registered
+      handlerOptions = options
+    },
+    async unhandle () { handler = undefined }
+  } as unknown as Registrar
+  const store = (init.store as MemoryRegistrationStore | undefined) ?? new MemoryRegistrationStore()
+  const server = new RendezvousPoint({ registrar, logger: defaultLogger() }, { ...init, store })
+  await server.start()
+
+  const open = (remotePeer: PeerId): { stream: PointEnd, done: Promise<void> } => {
+    if (handler == null) throw new Error('the point is not started')
+    const stream = new PointEnd()
+    const done = Promise.resolve(handler(stream, { remotePeer } as unknown as Connection))
+    return { stream, done }
+  }
+
+  return {
+    server,
+    store,
+    handlerOptions,
+    open,
+    async exchange (remotePeer, chunks, keepOpen = false) {
+      const { stream, done } = open(remotePeer)
+      for (const chunk of chunks) {
+        if (stream.readStatus !== 'readable') break
+        stream.onData(new Uint8ArrayList(chunk))
+      }
+      if (!keepOpen) stream.onRemoteCloseWrite()
+      await done
+      const { frames, leftover } = splitFrames(stream.written)
+      return { frames, leftover, ending: stream.wasReset ? 'reset' : stream.closedWrite ? 'closed' : 'open' }
+    },
+    async stop () { await server.stop() }
+  }
+}
