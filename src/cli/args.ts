@@ -52,6 +52,7 @@ export const FLAGS = {
   'max-namespace-length': { type: 'string', value: 'n', default: String(MAX_NAMESPACE_LENGTH), modes: SERVER, help: 'longest namespace, in UTF-8 bytes' },
   'max-discover-limit': { type: 'string', value: 'n', default: String(MAX_DISCOVER_LIMIT), modes: SERVER, help: 'most registrations in one discover response' },
   'allow-empty-addresses': { type: 'boolean', modes: SERVER, help: 'accept peer records without addresses' },
+  'key-file': { type: 'string', value: 'path', modes: SERVER, help: 'keep the private key here (created if missing), so the point keeps its peer id across restarts' },
 
   address: { type: 'string', value: 'multiaddr', modes: CLIENT, help: 'the rendezvous point to use (may also be given without the flag)' },
   namespace: { type: 'string', short: 'n', value: 'ns', default: 'rendezvous', modes: CLIENT, help: 'namespace to register and discover in' },
@@ -87,6 +88,8 @@ interface CommonOptions {
 export interface ServerOptions extends CommonOptions {
   mode: 'server'
   store: string
+  /** Where the point's private key is kept; absent: a new key, and peer id, on every start */
+  keyFile?: string
   /** Milliseconds between statistics lines; 0 for none */
   statsInterval: number
   policy: RendezvousServerInit
@@ -148,6 +151,7 @@ export function parseCommand (argv: string[], fixedMode?: Mode): Command {
       ...common,
       mode,
       store: read('store'),
+      ...(typeof values['key-file'] === 'string' ? { keyFile: values['key-file'] } : {}),
       statsInterval: seconds('stats-interval', read('stats-interval')),
       policy: {
         minTtl: number('min-ttl'),

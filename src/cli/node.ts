@@ -13,7 +13,7 @@ import { isIPv6 } from 'node:net'
 import { CliError, oneLine } from './output.ts'
 import type { ListenOptions } from './args.ts'
 import type { Identify } from '@libp2p/identify'
-import type { Libp2p, ServiceMap } from '@libp2p/interface'
+import type { Libp2p, PrivateKey, ServiceMap } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
 import type { ServiceFactoryMap } from 'libp2p'
 
@@ -25,10 +25,11 @@ function listenAddresses ({ host, port, wsPort }: ListenOptions): string[] {
   return [`${ip}/tcp/${port}`, `${ip}/tcp/${wsPort}/ws`]
 }
 
-/** A started node listening where `listen` says, with `services` besides identify and ping */
-export async function createNode<T extends ServiceMap> (listen: ListenOptions, services: ServiceFactoryMap<T>): Promise<CliNode<T>> {
+/** A started node listening where `listen` says, with `services` besides identify and ping, and `privateKey` if given */
+export async function createNode<T extends ServiceMap> (listen: ListenOptions, services: ServiceFactoryMap<T>, privateKey?: PrivateKey): Promise<CliNode<T>> {
   try {
     return await createLibp2p<WithBasics<T>>({
+      ...(privateKey != null ? { privateKey } : {}),
       addresses: { listen: listenAddresses(listen) },
       transports: [tcp(), webSockets()],
       connectionEncrypters: [noise()],

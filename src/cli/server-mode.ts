@@ -4,7 +4,9 @@
  * register. It prints where to reach it and logs namespace statistics until
  * it is told to stop.
  */
+import { readFile, writeFile } from 'node:fs/promises'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { CODE_WS } from '@multiformats/multiaddr'
 import { rendezvousServer } from '../server/index.ts'
 import { PROGRAM } from './args.ts'
@@ -15,6 +17,7 @@ import { sleep, untilAborted } from './shutdown.ts'
 import type { ServerOptions } from './args.ts'
 import type { Output } from './output.ts'
 import type { RendezvousServer } from '../server/index.ts'
+import type { PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The command that starts a client, as the user would type it here */
@@ -39,7 +42,29 @@ function forNodeClients (multiaddrs: Multiaddr[]): Multiaddr | undefined {
   return multiaddrs.find(ma => ma.getComponents().every(c => c.code !== CODE_WS)) ?? multiaddrs[0]
 }
 
+/**
+ * The key in `path`, or a new Ed25519 key written there first. Clients know a
+ * point by its peer id, so a point that came back with a new one would be
+ * unreachable at every address they hold.
+ */
+async function keyFromFile (path: string): Promise<PrivateKey> {
+  try {
+    return privateKeyFromProtobuf(await readFile(path))
+  } catch (err: any) {
+    if (err?.code !== 'ENOENT') throw new CliError(`cannot read --key-file ${path}: ${describeError(err)}`)
+  }
+  const key = await generateKeyPair('Ed25519')
+  try {
+    // 'wx': never overwrite a key another process has just written
+    await writeFile(path, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
+  } catch (err) {
+    throw new CliError(`cannot write --key-file ${path}: ${describeError(err)}`)
+  }
+  return key
+}
+
 export async function runServer (options: ServerOptions, output: Output, signal: AbortSignal): Promise<void> {
+  const privateKey = options.keyFile != null ? await keyFromFile(options.keyFile) : undefined
   const opened = await openStore(options.store).catch((err: unknown) => {
     throw new CliError(`cannot open --store ${redact(options.store)}: ${describeError(err)}`)
   })
@@ -48,7 +73,7 @@ export async function runServer (options: ServerOptions, output: Output, signal:
       relay: circuitRelayServer(),
       // points sharing a store must share the secret behind their cookies, and the store hands it out
       rendezvous: rendezvousServer({ ...options.policy, store: opened.store })
-    })
+    }, privateKey)
     try {
       const peerId = node.peerId.toString()
       const multiaddrs = node.getMultiaddrs()

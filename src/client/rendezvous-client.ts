@@ -7,7 +7,7 @@ import { OwnRecord } from './own-record.ts'
 import { equals } from 'uint8arrays/equals'
 import type { OwnRecordInit } from './own-record.ts'
 import type { Message } from '../protocol/messages.ts'
-import type { AbortOptions, ComponentLogger, DialTarget, Logger, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, ComponentLogger, DialTarget, Logger, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -74,7 +74,17 @@ export interface DiscoverAllOptions extends AbortOptions {
   pageSize?: number
   /** Start after what an earlier cookie has seen */
   cookie?: Uint8Array
+  /**
+   * Most pages (requests) to fetch. A point that always answers with a full
+   * page and a fresh cookie would otherwise keep the walk going for ever;
+   * when the cap is reached the walk ends and returns the cookie to go on from.
+   * @default 1000
+   */
+  maxPages?: number
 }
+
+/** Pages `discoverAll` fetches at most: with 1000 per page, ten times what one of our points holds by default */
+const DEFAULT_MAX_PAGES = 1000
 
 /**
  * Talks to rendezvous points one request at a time: each call opens a stream,
@@ -112,7 +122,13 @@ export class RendezvousClient {
     return clampTtl(granted)
   }
 
-  /** Remove our registration in `namespace` at `point`; the spec gives no answer to wait for */
+  /**
+   * Remove our registration in `namespace` at `point`. The spec gives no answer
+   * to wait for, so this waits (for as long as the signal allows) until the
+   * point has closed its end of the stream, which it does only after reading
+   * everything we sent: a node that stops right after this resolves cannot
+   * take the UNREGISTER down with its connection while it sits unread.
+   */
   async unregister (point: DialTarget, namespace: string, options: AbortOptions = {}): Promise<void> {
     const legacyId = this.legacyUnregisterId ? this.components.peerId.toMultihash().bytes : undefined
     await this.request(point, unregisterRequest(namespace, legacyId), { signal: this.signal(options) }, false)
@@ -124,8 +140,14 @@ export class RendezvousClient {
     const signal = this.signal(options)
     const response = await this.request(point, discoverRequest(namespace, options.limit, options.cookie), { signal })
     const page = parseDiscoverResponse(response, namespace)
+    // a point that sends more than asked for gets no more of our time (each record costs a signature check) or memory
+    const asked = options.limit != null && options.limit >= 1 ? Math.floor(options.limit) : Infinity
+    const excess = Math.max(page.registrations.length - asked, 0)
+    if (excess > 0) {
+      this.log.error('%s returned %d registrations when asked for %d; ignoring the rest', point, page.registrations.length, asked)
+    }
 
-    const verified = await Promise.all(page.registrations.map(async (entry) => {
+    const verified = await Promise.all(page.registrations.slice(0, page.registrations.length - excess).map(async (entry) => {
       if (namespace != null && namespace !== '' && entry.namespace !== namespace) {
         this.log.error('%s returned a registration for %s when asked for %s', point, entry.namespace, namespace)
         return undefined
@@ -146,17 +168,19 @@ export class RendezvousClient {
       }
     }))
     const registrations = verified.filter(r => r != null)
-    return { registrations, cookie: page.cookie, dropped: page.malformed + verified.length - registrations.length }
+    return { registrations, cookie: page.cookie, dropped: page.malformed + excess + verified.length - registrations.length }
   }
 
   /**
    * Every registration in `namespace`, page by page, following cookies until
-   * the point has nothing more. Each page is one request with its own timeout
-   * unless a signal is given.
+   * the point has nothing more or `maxPages` pages were fetched. Each page is
+   * one request with its own timeout unless a signal is given. Returns the
+   * last cookie.
    */
   async * discoverAll (point: DialTarget, namespace?: string, options: DiscoverAllOptions = {}): AsyncGenerator<Registration, Uint8Array | undefined> {
     let cookie = options.cookie
-    while (true) {
+    const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES
+    for (let pages = 0; pages < maxPages; pages++) {
       const page = await this.discover(point, namespace, { limit: options.pageSize, cookie, signal: options.signal })
       yield * page.registrations
       const received = page.registrations.length + page.dropped
@@ -166,6 +190,8 @@ export class RendezvousClient {
       }
       cookie = page.cookie
     }
+    this.log('stopped walking %s at %s after %d pages', namespace, point, maxPages)
+    return cookie
   }
 
   private signal (options: AbortOptions): AbortSignal {
@@ -187,12 +213,35 @@ export class RendezvousClient {
         })
       }
       await stream.close(options)
+      if (!expectResponse) await remoteClosed(stream, options.signal)
       return response
     } catch (err: any) {
       stream.abort(err)
       throw err
     }
   }
+}
+
+/**
+ * Resolves once the remote end has closed its side of `stream` (or the stream
+ * is gone), or when `signal` aborts: then the stream is reset, because a point
+ * that has not closed by then is not going to, and the request was sent anyway.
+ */
+async function remoteClosed (stream: Stream, signal: AbortSignal): Promise<void> {
+  if (stream.remoteWriteStatus === 'closed' || stream.status !== 'open') return
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      stream.removeEventListener('remoteCloseWrite', done)
+      stream.removeEventListener('close', done)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    stream.addEventListener('remoteCloseWrite', done)
+    stream.addEventListener('close', done)
+    signal.addEventListener('abort', done)
+    if (signal.aborted) done()
+  })
+  if (signal.aborted && stream.status === 'open') stream.abort(signal.reason)
 }
 
 /** Points have been seen to return absurd TTLs (nim's wrap-around, rust's u64::MAX) */

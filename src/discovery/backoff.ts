@@ -14,7 +14,8 @@ export interface BackoffInit {
  * namespace), so that one failing point never slows down the others.
  */
 export class Backoff {
-  private readonly initial: number
+  /** Milliseconds before the first retry */
+  readonly initial: number
   private readonly max: number
   private readonly random: () => number
   private readonly failures = new Map<string, number>()

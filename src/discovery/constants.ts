@@ -19,9 +19,6 @@ export const DEFAULT_REFRESH_RATIO = 0.8
 /** Up to this fraction of a delay is taken off at random, so many tabs do not refresh in step */
 export const JITTER = 0.1
 
-/** Milliseconds: never refresh sooner than this, whatever TTL a point grants (a TTL of 0 must not make us spin) */
-export const MIN_REFRESH_DELAY = second
-
 /**
  * Milliseconds: the longest any timer is armed for. Browser timers do not
  * count time the machine slept, so a deadline is also compared with the
@@ -50,5 +47,16 @@ export const DEFAULT_RETRY_DELAY = 5 * second
 /** Milliseconds: retries back off up to this */
 export const DEFAULT_MAX_RETRY_DELAY = 5 * minute
 
-/** Pages one walk of a namespace may take, so a point that pages forever cannot keep us busy */
-export const MAX_PAGES_PER_WALK = 100
+/** Pages one walk of a namespace at one point may take, so a point that pages for ever cannot keep us busy */
+export const DEFAULT_MAX_PAGES = 100
+
+/** Peers the view of one namespace may hold: a walk's worth of pages at the default limit */
+export const DEFAULT_MAX_PEERS = 10_000
+
+/**
+ * Milliseconds after `beforeunload` (which sent our UNREGISTERs) before we
+ * register again if the page is still here: the unload was cancelled. Long
+ * enough for a slow navigation to unload the page first, since `beforeunload`
+ * fires when a navigation starts and the page lives on until the next one arrives.
+ */
+export const LEAVE_GRACE = 10 * second

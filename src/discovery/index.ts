@@ -6,6 +6,7 @@ import { RendezvousDiscoveryService } from './rendezvous-discovery.ts'
 import type { RegistrationCacheFactory } from './cache/registration-cache.ts'
 import type { Clock } from './clock.ts'
 import type { DiscoveredPeer } from './peer-view.ts'
+import type { PointState } from './point-book.ts'
 import type { RegistrationState } from './registration-book.ts'
 import type { Visibility } from './visibility.ts'
 import type { DiscoverAllOptions, DiscoverOptions, RegisterOptions, RendezvousClientComponents } from '../client/rendezvous-client.ts'
@@ -47,15 +48,35 @@ export interface RendezvousDiscoveryInit {
   /**
    * Every this many polls of a point, poll without a cookie and walk the
    * whole namespace: cookies only ever report new registrations, so this is
-   * how peers that unregistered leave the view.
+   * how peers that unregistered leave the view. Where the namespace fit in
+   * one page at the last such walk, every poll goes without a cookie, since
+   * that costs no more; this only paces polls of larger namespaces.
    * @default 5
    */
   fullDiscoverEvery?: number
   /**
    * Registrations asked for per DISCOVER page (points may cap it lower).
+   * A point that returns more has the rest ignored.
    * @default 100
    */
   limit?: number
+  /**
+   * Pages one walk of a namespace at one point may take (a poll, or
+   * `discoverAll` and `findPeers`), so that a point that always answers with
+   * a full page and a fresh cookie cannot keep us walking for ever. A poll
+   * that stops there goes on from where it stopped next time.
+   * @default 100
+   */
+  maxPages?: number
+  /**
+   * Peers the view of one namespace may hold, shared out equally among the
+   * points: each may bring in its share, and new peers beyond it are left
+   * out (and logged) until some of those leave. Anyone can make valid
+   * records, so without a bound a hostile point could fill memory with them,
+   * and without shares it could crowd out the peers of the others.
+   * @default 10_000
+   */
+  maxPeers?: number
   /**
    * Milliseconds one request (a REGISTER, one DISCOVER page) may take; a
    * caller's signal can end it sooner.
@@ -134,7 +155,7 @@ export interface PeerViewUpdate {
 
 /**
  * - `expired`: its registration lapsed at every point
- * - `unregistered`: a complete walk of the namespace without a cookie no longer returned it
+ * - `unregistered`: a complete walk of the namespace without a cookie, at every point that held it, no longer returned it
  * - `cleared`: `clearCache()` was called
  */
 export type PeerRemovalReason = 'expired' | 'unregistered' | 'cleared'
@@ -158,6 +179,8 @@ export interface RendezvousDiscoveryEvents extends PeerDiscoveryEvents {
   'peer:remove': CustomEvent<PeerViewRemoval>
   /** Our own registration at a point changed state */
   'registration:update': CustomEvent<RegistrationState | Unregistered>
+  /** A rendezvous point became reachable or unreachable, or failed in another way */
+  'point:update': CustomEvent<PointState>
 }
 
 export interface FindPeersOptions extends AbortOptions {
@@ -200,6 +223,8 @@ export interface RendezvousDiscovery extends TypedEventTarget<RendezvousDiscover
   getRegistrations(): RegistrationState[]
   /** The unexpired peers in the view of `namespace` */
   getPeers(namespace: string): DiscoveredPeer[]
+  /** How each rendezvous point is doing, in the order configured; empty while not started */
+  getPoints(): PointState[]
   isStarted(): boolean
 }
 
@@ -214,6 +239,7 @@ export function rendezvousDiscovery (init: RendezvousDiscoveryInit): (components
 
 export type { DiscoveredPeer, PeerSource } from './peer-view.ts'
 export type { RegistrationState, RegistrationStatus } from './registration-book.ts'
+export type { PointState, PointStatus } from './point-book.ts'
 export type { CachedRegistration, RegistrationCache, RegistrationCacheFactory } from './cache/registration-cache.ts'
 export type { IdbCacheInit } from './cache/idb-cache.ts'
 export type { Clock, TimerId } from './clock.ts'

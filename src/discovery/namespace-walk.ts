@@ -22,6 +22,8 @@ export interface WalkResult {
   full: boolean
   /** Whether the point had nothing more to give when the walk ended */
   complete: boolean
+  /** Registrations the points returned (verified or not) since the walk last started without a cookie, or since its start */
+  received: number
 }
 
 /**
@@ -39,6 +41,7 @@ export async function walkNamespace (client: RendezvousClient, target: DialTarge
   let cookie = options.cookie
   let full = cookie == null
   let retriedWithoutCookie = false
+  let received = 0
 
   for (let pages = 0; pages < options.maxPages; pages++) {
     const signal = options.pageSignal()
@@ -50,11 +53,12 @@ export async function walkNamespace (client: RendezvousClient, target: DialTarge
         retriedWithoutCookie = true
         cookie = undefined
         full = true
+        received = 0
         pages = -1
         continue
       }
       if (err?.name === 'InvalidNamespaceError') {
-        return { cookie, full, complete: true }
+        return { cookie, full, complete: true, received }
       }
       throw err
     } finally {
@@ -63,19 +67,20 @@ export async function walkNamespace (client: RendezvousClient, target: DialTarge
 
     options.onPage(page.registrations)
 
-    const received = page.registrations.length + page.dropped
-    if (received === 0) {
-      return { cookie: page.cookie ?? cookie, full, complete: true }
+    const count = page.registrations.length + page.dropped
+    received += count
+    if (count === 0) {
+      return { cookie: page.cookie ?? cookie, full, complete: true, received }
     }
     if (page.cookie == null) {
-      return { cookie, full, complete: received < options.limit }
+      return { cookie, full, complete: count < options.limit, received }
     }
     if (cookie != null && equals(page.cookie, cookie)) {
       // the point handed back what we sent: it has nothing after it
-      return { cookie, full, complete: true }
+      return { cookie, full, complete: true, received }
     }
     cookie = page.cookie
   }
 
-  return { cookie, full, complete: false }
+  return { cookie, full, complete: false, received }
 }

@@ -37,8 +37,9 @@ export interface Sighting {
  * - `updated`: a newer record (so possibly new addresses)
  * - `refreshed`: same record, but a later expiry, another point or a network confirmation
  * - `unchanged`: nothing worth telling anyone
+ * - `full`: the peer is new, but the point it came from has brought in as many as it may; it was left out
  */
-export type ViewChange = 'added' | 'updated' | 'refreshed' | 'unchanged'
+export type ViewChange = 'added' | 'updated' | 'refreshed' | 'unchanged' | 'full'
 
 interface Entry {
   id: PeerId
@@ -47,6 +48,8 @@ interface Entry {
   signedPeerRecord: Uint8Array
   source: PeerSource
   points: Map<string, number>
+  /** The point whose sighting brought the peer into the view; it counts against that point's share */
+  addedBy: string
 }
 
 /** Expiry is reported by points in whole seconds, so re-reading one registration moves it by up to a second */
@@ -77,8 +80,21 @@ function toPeer (namespace: string, entry: Entry): DiscoveredPeer {
  */
 export class PeerView {
   private readonly namespaces = new Map<string, Map<string, Entry>>()
+  /** Per namespace, how many of its peers each point brought in */
+  private readonly added = new Map<string, Map<string, number>>()
+  /**
+   * Peers one point may bring into one namespace. Anyone can mint keys and
+   * sign records, so a hostile point could otherwise fill memory with valid
+   * peers, a page at a time; a share per point also keeps it from crowding
+   * out the peers other points return.
+   */
+  private readonly maxPeersPerPoint: number
 
-  /** Merge a sighting; says what changed and the peer as it is now */
+  constructor (maxPeersPerPoint = Infinity) {
+    this.maxPeersPerPoint = maxPeersPerPoint
+  }
+
+  /** Merge a sighting; says what changed and the peer as it is now (as it would have been, when `full`) */
   upsert (namespace: string, sighting: Sighting): { change: ViewChange, peer: DiscoveredPeer, previous?: DiscoveredPeer } {
     let peers = this.namespaces.get(namespace)
     if (peers == null) {
@@ -95,9 +111,15 @@ export class PeerView {
         seq: sighting.seq,
         signedPeerRecord: sighting.signedPeerRecord,
         source: sighting.source,
-        points: new Map(sighting.points)
+        points: new Map(sighting.points),
+        addedBy: sighting.points[0]?.[0] ?? ''
+      }
+      if (this.addedBy(namespace, added.addedBy) >= this.maxPeersPerPoint) {
+        this.dropIfEmpty(namespace)
+        return { change: 'full', peer: toPeer(namespace, added) }
       }
       peers.set(key, added)
+      this.count(namespace, added.addedBy, 1)
       return { change: 'added', peer: toPeer(namespace, added) }
     }
 
@@ -142,7 +164,7 @@ export class PeerView {
       const before = toPeer(namespace, entry)
       entry.points.delete(point)
       if (entry.points.size === 0) {
-        peers.delete(key)
+        this.delete(namespace, key, entry)
         gone.push(before)
       }
     }
@@ -160,7 +182,7 @@ export class PeerView {
           if (at <= now) entry.points.delete(point)
         }
         if (entry.points.size === 0) {
-          peers.delete(key)
+          this.delete(namespace, key, entry)
           gone.push(before)
         }
       }
@@ -178,6 +200,7 @@ export class PeerView {
         gone.push(toPeer(name, entry))
       }
       this.namespaces.delete(name)
+      this.added.delete(name)
     }
     return gone
   }
@@ -210,7 +233,30 @@ export class PeerView {
     }))
   }
 
+  private addedBy (namespace: string, point: string): number {
+    return this.added.get(namespace)?.get(point) ?? 0
+  }
+
+  private count (namespace: string, point: string, delta: number): void {
+    let counts = this.added.get(namespace)
+    if (counts == null) {
+      counts = new Map()
+      this.added.set(namespace, counts)
+    }
+    const count = (counts.get(point) ?? 0) + delta
+    if (count > 0) counts.set(point, count)
+    else counts.delete(point)
+  }
+
+  private delete (namespace: string, key: string, entry: Entry): void {
+    this.namespaces.get(namespace)?.delete(key)
+    this.count(namespace, entry.addedBy, -1)
+  }
+
   private dropIfEmpty (namespace: string): void {
-    if (this.namespaces.get(namespace)?.size === 0) this.namespaces.delete(namespace)
+    if (this.namespaces.get(namespace)?.size === 0) {
+      this.namespaces.delete(namespace)
+      this.added.delete(namespace)
+    }
   }
 }

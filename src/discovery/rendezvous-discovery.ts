@@ -14,27 +14,28 @@ import { memoryCache } from './cache/memory-cache.ts'
 import { ownBytes } from './cache/registration-cache.ts'
 import { systemClock } from './clock.ts'
 import {
-  DEFAULT_DISCOVER_INTERVAL, DEFAULT_DISCOVER_LIMIT, DEFAULT_FULL_DISCOVER_EVERY, DEFAULT_MAX_RETRY_DELAY,
-  DEFAULT_REFRESH_RATIO, DEFAULT_REGISTRATION_TTL, DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT, DEFAULT_UNREGISTER_TIMEOUT,
-  FALLBACK_TTL, MAX_PAGES_PER_WALK, MIN_REFRESH_DELAY, WAKE_INTERVAL
+  DEFAULT_DISCOVER_INTERVAL, DEFAULT_DISCOVER_LIMIT, DEFAULT_FULL_DISCOVER_EVERY, DEFAULT_MAX_PAGES, DEFAULT_MAX_PEERS,
+  DEFAULT_MAX_RETRY_DELAY, DEFAULT_REFRESH_RATIO, DEFAULT_REGISTRATION_TTL, DEFAULT_RETRY_DELAY, DEFAULT_TIMEOUT,
+  DEFAULT_UNREGISTER_TIMEOUT, FALLBACK_TTL, LEAVE_GRACE, WAKE_INTERVAL
 } from './constants.ts'
 import { failureOf } from './errors.ts'
 import { walkNamespace } from './namespace-walk.ts'
+import { isPointFailure, PointBook } from './point-book.ts'
 import { PeerView } from './peer-view.ts'
 import { parsePoints } from './points.ts'
 import { RegistrationBook } from './registration-book.ts'
 import { DeadlineScheduler } from './scheduler.ts'
-import { withSettledStreams } from './settled-streams.ts'
 import { documentVisibility } from './visibility.ts'
 import type { FindPeersOptions, PeerRemovalReason, RendezvousDiscovery, RendezvousDiscoveryComponents, RendezvousDiscoveryEvents, RendezvousDiscoveryInit } from './index.ts'
 import type { RegistrationCache, RegistrationCacheFactory } from './cache/registration-cache.ts'
-import type { Clock } from './clock.ts'
+import type { Clock, TimerId } from './clock.ts'
 import type { DiscoveredPeer, Sighting, ViewChange } from './peer-view.ts'
+import type { PointState } from './point-book.ts'
 import type { Point } from './points.ts'
 import type { RegistrationState } from './registration-book.ts'
 import type { Visibility } from './visibility.ts'
 import type { DiscoverAllOptions, DiscoverOptions, RegisterOptions, Registration } from '../client/rendezvous-client.ts'
-import type { AbortOptions, Logger, PeerDiscovery, Startable } from '@libp2p/interface'
+import type { AbortOptions, Logger, PeerDiscovery, PeerId, Startable } from '@libp2p/interface'
 
 /**
  * Tell listeners (`peer`) about every peer a round returns, once, or only
@@ -55,12 +56,14 @@ interface WalkInit {
   onPeers?(peers: DiscoveredPeer[]): void
 }
 
+
 interface Settings {
   ttl: number
   refreshRatio: number
   discoverInterval: number
   fullDiscoverEvery: number
   limit: number
+  maxPages: number
   timeout: number
   unregisterTimeout: number
 }
@@ -84,6 +87,7 @@ function resolveSettings (init: RendezvousDiscoveryInit): Settings {
     discoverInterval: positive('discoverInterval', init.discoverInterval, DEFAULT_DISCOVER_INTERVAL),
     fullDiscoverEvery: Math.floor(positive('fullDiscoverEvery', init.fullDiscoverEvery, DEFAULT_FULL_DISCOVER_EVERY)),
     limit: Math.floor(positive('limit', init.limit, DEFAULT_DISCOVER_LIMIT)),
+    maxPages: Math.floor(positive('maxPages', init.maxPages, DEFAULT_MAX_PAGES)),
     timeout: positive('timeout', init.timeout, DEFAULT_TIMEOUT),
     unregisterTimeout: positive('unregisterTimeout', init.unregisterTimeout, DEFAULT_UNREGISTER_TIMEOUT)
   }
@@ -96,6 +100,11 @@ function checkNamespace (namespace: string): void {
 
 function taskName (kind: 'register' | 'discover', point: Point, namespace: string): string {
   return `${kind} ${point.key} ${namespace}`
+}
+
+/** The task that dials a point while we wait for an address (see `reachPoints`) */
+function reachName (point: Point): string {
+  return `reach ${point.key}`
 }
 
 function pointKey (point: Point, namespace: string): string {
@@ -122,8 +131,6 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
   private readonly components: RendezvousDiscoveryComponents
   private readonly log: Logger
   private readonly client: RendezvousClient
-  /** The same client, but its requests wait for the point to close the stream: for UNREGISTER */
-  private readonly leaveClient: RendezvousClient
   private readonly points: Point[]
   private readonly settings: Settings
   private readonly clock: Clock
@@ -131,14 +138,26 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
   private readonly cacheFactory?: RegistrationCacheFactory
   private readonly allowEmptyAddresses: boolean
   private readonly backoff: Backoff
-  private readonly view = new PeerView()
+  private readonly view: PeerView
   private readonly book = new RegistrationBook()
+  private readonly pointBook = new PointBook()
   /** Namespaces we keep registered, with the TTL asked for */
   private readonly registered = new Map<string, number>()
   /** Namespaces polled in the background */
   private readonly polled: Set<string>
   private readonly cookies = new Map<string, Uint8Array>()
   private readonly polls = new Map<string, number>()
+  /**
+   * Point and namespace pairs whose last full walk returned less than a
+   * page. A poll without a cookie costs them about what one with a cookie
+   * does (a page and the empty one that ends it), and it also notices who
+   * left, so they are always polled that way.
+   */
+  private readonly small = new Set<string>()
+  /** Point and namespace pairs where a walk has returned our own record since start-up */
+  private readonly selfSeen = new Set<string>()
+  /** Points whose connection closed and has not opened again */
+  private readonly disconnected = new Set<string>()
   /** Points that refused our TTL; they are asked for FALLBACK_TTL from then on */
   private readonly fallbackTtl = new Set<string>()
   /** Namespaces read from the cache into the view */
@@ -163,6 +182,8 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
   private waitingLogged = false
   private persistedSeq = 0n
   private unregistering?: Promise<void>
+  /** `beforeunload` sent our UNREGISTERs; no REGISTER goes out until the page is back (see `onLeave`) */
+  private leaving?: { sent: Promise<void>, timer: TimerId }
   /** REGISTERs on their way, per point and namespace; an UNREGISTER waits for its REGISTER so as not to overtake it */
   private readonly registering = new Map<string, Promise<unknown>>()
 
@@ -188,16 +209,16 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
       initial: positive('retryDelay', init.retryDelay, DEFAULT_RETRY_DELAY),
       max: positive('maxRetryDelay', init.maxRetryDelay, DEFAULT_MAX_RETRY_DELAY)
     })
-    const clientInit = {
+    // each point gets its share, so one hostile point cannot crowd out the peers of the others
+    this.view = new PeerView(Math.ceil(positive('maxPeers', init.maxPeers, DEFAULT_MAX_PEERS) / this.points.length))
+    this.client = new RendezvousClient(components, {
       protocol: init.protocol,
       timeout: this.settings.timeout,
       addressFilter: init.addressFilter,
       allowEmptyAddresses: init.allowEmptyAddresses,
       legacyUnregisterId: init.legacyUnregisterId,
       now: () => this.clock.now()
-    }
-    this.client = new RendezvousClient(components, clientInit)
-    this.leaveClient = new RendezvousClient(withSettledStreams(components), clientInit)
+    })
     this.allowEmptyAddresses = init.allowEmptyAddresses === true
   }
 
@@ -239,6 +260,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     this.running = true
 
     const now = this.clock.now()
+    this.pointBook.reset(this.points.map(point => point.id), now)
     for (const namespace of this.polled) {
       for (const peer of this.view.peers(namespace, now)) {
         this.announce(namespace, 'added', peer, undefined)
@@ -254,9 +276,16 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     })
     this.scheduler = scheduler
     this.subscriptions.push(this.visibility.subscribe(event => {
-      if (event === 'visible' || event === 'hidden') scheduler.setVisible(event === 'visible')
-      else if (event === 'resume') scheduler.wake()
-      else this.onExit()
+      if (event === 'visible' || event === 'hidden') {
+        scheduler.setVisible(event === 'visible')
+      } else if (event === 'resume') {
+        scheduler.wake()
+        this.comeBack()
+      } else if (event === 'leave') {
+        this.onLeave()
+      } else {
+        this.onExit()
+      }
     }))
     // libp2p tells `self:peer:update` a second after a listener changes (it debounces); a
     // listener starting or closing (a relay reservation, typically) is worth a look at once
@@ -265,6 +294,14 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
       this.components.events.addEventListener(type, onAddresses)
       this.subscriptions.push(() => { this.components.events.removeEventListener(type, onAddresses) })
     }
+    const onConnect = (evt: CustomEvent<PeerId>): void => { this.onPointConnected(evt.detail) }
+    const onDisconnect = (evt: CustomEvent<PeerId>): void => { this.onPointDisconnected(evt.detail) }
+    this.components.events.addEventListener('peer:connect', onConnect)
+    this.components.events.addEventListener('peer:disconnect', onDisconnect)
+    this.subscriptions.push(() => {
+      this.components.events.removeEventListener('peer:connect', onConnect)
+      this.components.events.removeEventListener('peer:disconnect', onDisconnect)
+    })
 
     this.lastAddresses = this.addressesKey()
     for (const namespace of this.registered.keys()) this.keepRegistered(namespace, now)
@@ -287,10 +324,15 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     this.shutdown = undefined
     this.scheduler?.stop()
     this.scheduler = undefined
+    this.endLeave()
     for (const unsubscribe of this.subscriptions.splice(0)) unsubscribe()
     this.backoff.clear()
     this.polls.clear()
+    this.small.clear()
+    this.selfSeen.clear()
+    this.disconnected.clear()
     this.book.clear()
+    this.pointBook.clear()
     // a reload right after stop must find what this run learned
     await Promise.all(this.cacheWrites.values())
   }
@@ -357,7 +399,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     const round = this.roundEverywhere(namespace, signal, 'changes', {
       full: true,
       limit: options.pageSize ?? this.settings.limit,
-      maxPages: MAX_PAGES_PER_WALK,
+      maxPages: options.maxPages ?? this.settings.maxPages,
       keepPartialCookie: false,
       onPeers: peers => { for (const peer of peers) queue.push(peer) }
     })
@@ -389,7 +431,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     await this.roundEverywhere(namespace, options.signal, 'changes', {
       full: true,
       limit: this.settings.limit,
-      maxPages: MAX_PAGES_PER_WALK,
+      maxPages: this.settings.maxPages,
       keepPartialCookie: false
     })
     return this.view.peers(namespace, this.clock.now())
@@ -420,6 +462,10 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
 
   getPeers (namespace: string): DiscoveredPeer[] {
     return this.view.peers(namespace, this.clock.now())
+  }
+
+  getPoints (): PointState[] {
+    return this.pointBook.all()
   }
 
   // ---- registration ----
@@ -455,11 +501,19 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
       this.scheduler?.schedule(name, result.refreshAt)
       return result.granted
     } catch (err) {
-      this.scheduler?.schedule(name, this.registrationFailed(point, namespace, err) ?? Infinity)
+      // a caller who gave up says nothing about the point
+      const retryAt = options.signal?.aborted === true ? undefined : this.registrationFailed(point, namespace, err)
+      this.scheduler?.schedule(name, retryAt ?? Infinity)
       throw err
     } finally {
       signal.clear()
     }
+  }
+
+  /** Register at `point` at once, unless a REGISTER is already on its way there */
+  private registerSoon (point: Point, namespace: string): void {
+    if (this.registering.has(pointKey(point, namespace))) return
+    this.scheduler?.runNow(taskName('register', point, namespace))
   }
 
   /**
@@ -480,8 +534,8 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
 
   private async registerOnce (point: Point, namespace: string, signal: AbortSignal): Promise<{ granted: number, refreshAt: number } | undefined> {
     const ttl = this.registered.get(namespace)
-    // once unregistering for stop or page exit has begun, a new REGISTER would undo it
-    if (ttl == null || !this.running || this.unregistering != null) return undefined
+    // once leaving (page exit, stop) has begun, a new REGISTER would undo it
+    if (ttl == null || !this.running || this.isLeaving()) return undefined
     if (!this.hasAddresses()) throw new NoAddressesError()
 
     this.setRegistration(point, namespace, { status: 'registering', updatedAt: this.clock.now() })
@@ -499,18 +553,18 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
       this.fallbackTtl.add(point.key)
       granted = await this.client.register(point.addresses, namespace, { ttl: FALLBACK_TTL, signal })
     }
+    this.pointAnswered(point)
 
-    // leaving (stop, page exit) waits for this REGISTER before it unregisters
+    // stop and page exit wait for this REGISTER before they unregister
     if (!this.running || this.unregistering != null) return undefined
-    if (!this.registered.has(namespace)) {
-      // unregistered while this REGISTER was on its way: it may have landed after the UNREGISTER
+    if (!this.registered.has(namespace) || this.leaving != null) {
+      // unregistered (or left) while this REGISTER was on its way: it may have landed after the UNREGISTER
       void this.sendUnregister(point, namespace, this.shutdown?.signal)
       return undefined
     }
 
     const now = this.clock.now()
-    const refreshAt = now + Math.round(Math.max(jitter(granted * 1000 * this.settings.refreshRatio), MIN_REFRESH_DELAY))
-    this.backoff.success(taskName('register', point, namespace))
+    const refreshAt = now + Math.round(this.refreshDelay(point, namespace, granted))
     this.waitingLogged = false
     this.setRegistration(point, namespace, {
       status: 'registered',
@@ -520,6 +574,23 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
       updatedAt: now
     })
     return { granted, refreshAt }
+  }
+
+  /**
+   * Milliseconds until the refresh of a registration the point granted for
+   * `granted` seconds. A grant too short to refresh in time (a point answering
+   * `ttl: 0`) is paced like a failure, backing off, so that it cannot make us
+   * hammer the point.
+   */
+  private refreshDelay (point: Point, namespace: string, granted: number): number {
+    const name = taskName('register', point, namespace)
+    const delay = jitter(granted * 1000 * this.settings.refreshRatio)
+    if (delay >= this.backoff.initial) {
+      this.backoff.success(name)
+      return delay
+    }
+    this.log.error('%p granted %ds in %s, too short to refresh in time; backing off', point.id, granted, namespace)
+    return Math.max(delay, this.backoff.failure(name))
   }
 
   /** Record a failed attempt; resolves when to try again, or undefined to wait for something else */
@@ -532,6 +603,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
         this.log('no address to advertise yet; registering as soon as there is one')
       }
       this.setRegistration(point, namespace, { status: 'waiting-for-addresses', updatedAt: now })
+      this.reachPoints()
       return undefined
     }
     const delay = Math.round(this.backoff.failure(taskName('register', point, namespace)))
@@ -543,6 +615,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
       retryAt: now + delay,
       updatedAt: now
     })
+    this.pointFailed(point, err, now + delay)
     return now + delay
   }
 
@@ -581,17 +654,79 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     this.lastAddresses = key
     if (!this.hasAddresses()) return
     this.log('our addresses changed, registering again')
+    this.stopReaching()
     for (const namespace of this.registered.keys()) {
       for (const point of this.points) this.scheduler?.runNow(taskName('register', point, namespace))
     }
   }
 
+  /**
+   * Without an address there is nothing to register, and in a browser the
+   * address usually comes from a relay reservation at a point, which needs a
+   * connection to it. Requests that would make one wait for the address, and
+   * discovery polls stop while the page is hidden; so dial the points (best
+   * effort, backing off) until an address appears.
+   */
+  private reachPoints (): void {
+    for (const point of this.points) {
+      const name = reachName(point)
+      if (this.scheduler?.has(name) !== true) {
+        this.scheduler?.add(name, async signal => this.reach(point, signal), { whileHidden: true })
+      } else if (this.scheduler.deadline(name) === Infinity) {
+        this.scheduler.runNow(name)
+      }
+    }
+  }
+
+  private stopReaching (): void {
+    for (const point of this.points) {
+      this.scheduler?.remove(reachName(point))
+      this.backoff.success(reachName(point))
+    }
+  }
+
+  /** One dial of `point` while we have no address; resolves when to look again */
+  private async reach (point: Point, shutdown: AbortSignal): Promise<number | undefined> {
+    if (!this.running || this.hasAddresses() || this.registered.size === 0) return undefined
+    const signal = anySignal([shutdown, AbortSignal.timeout(this.settings.timeout)])
+    let failure: unknown
+    try {
+      await this.components.connectionManager.openConnection(point.addresses, { signal })
+      this.pointAnswered(point)
+    } catch (err) {
+      failure = err
+    } finally {
+      signal.clear()
+    }
+    if (!this.running) return undefined
+    // connected or not, look again later, less and less often: the reservation may be slow to come
+    const at = this.clock.now() + Math.round(this.backoff.failure(reachName(point)))
+    if (failure != null) {
+      this.log.error('dialling %p while waiting for an address failed - %e', point.id, failure)
+      this.pointFailed(point, failure, at)
+    }
+    return at
+  }
+
   private async sendUnregister (point: Point, namespace: string, signal?: AbortSignal): Promise<void> {
     try {
-      await this.leaveClient.unregister(point.addresses, namespace, { signal })
+      await this.client.unregister(point.addresses, namespace, { signal })
     } catch (err) {
       this.log.error('unregistering from %s at %p failed - %e', namespace, point.id, err)
     }
+  }
+
+  /** Whether leaving has begun (`beforeunload`, page exit, stop): nothing may register then */
+  private isLeaving (): boolean {
+    return this.unregistering != null || this.leaving != null
+  }
+
+  /** (point, namespace) pairs a REGISTER may have reached */
+  private attempted (): Array<{ point: Point, namespace: string }> {
+    return this.book.all().flatMap(state => {
+      const point = this.points.find(p => p.id.equals(state.point))
+      return point == null || state.status === 'waiting-for-addresses' ? [] : [{ point, namespace: state.namespace }]
+    })
   }
 
   /** UNREGISTER every namespace at every point, once per stop, all within `unregisterTimeout` */
@@ -602,25 +737,111 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
       for (const namespace of namespaces) {
         for (const point of this.points) this.scheduler?.remove(taskName('register', point, namespace))
       }
-      const attempted = this.book.all().filter(state => state.status !== 'waiting-for-addresses')
+      const attempted = this.attempted()
       if (attempted.length === 0) return
       const signal = AbortSignal.timeout(this.settings.unregisterTimeout)
-      await Promise.all(attempted.map(async state => {
-        const point = this.points.find(p => p.id.equals(state.point))
-        if (point == null) return
+      await Promise.all(attempted.map(async ({ point, namespace }) => {
         // an UNREGISTER that overtook a REGISTER on its way would leave us registered
-        const inflight = this.registering.get(pointKey(point, state.namespace))
+        const inflight = this.registering.get(pointKey(point, namespace))
         if (inflight != null) await raceSignal(inflight, signal).catch(() => {})
-        await this.sendUnregister(point, state.namespace, signal)
+        await this.sendUnregister(point, namespace, signal)
       }))
-      for (const state of attempted) this.book.delete(state.point, state.namespace)
+      for (const { point, namespace } of attempted) this.book.delete(point.id, namespace)
     })()
     await this.unregistering
   }
 
-  /** The page is going away for good: unregister now, because nothing will run later */
+  /**
+   * The page may be about to go (`beforeunload`). Chromium tears a page down
+   * a few milliseconds after `pagehide`, too soon for a stream to open, but
+   * up to a hundred after `beforeunload`: so UNREGISTER now, at once (no
+   * waiting for REGISTERs on their way), and register no more. If the page is
+   * still here `LEAVE_GRACE` later (the unload was cancelled) or comes back
+   * from the bfcache, register again.
+   */
+  private onLeave (): void {
+    if (!this.running || this.isLeaving()) return
+    const signal = AbortSignal.timeout(this.settings.unregisterTimeout)
+    const sent = Promise.all(this.attempted().map(async ({ point, namespace }) => this.sendUnregister(point, namespace, signal))).then(() => {})
+    this.leaving = { sent, timer: this.clock.setTimeout(() => { this.comeBack() }, LEAVE_GRACE) }
+  }
+
+  /** Still here after `beforeunload`: register again everywhere */
+  private comeBack (): void {
+    if (this.leaving == null) return
+    this.endLeave()
+    if (!this.running || this.unregistering != null) return
+    this.log('the page stayed after all; registering again')
+    for (const namespace of this.registered.keys()) {
+      for (const point of this.points) this.scheduler?.runNow(taskName('register', point, namespace))
+    }
+  }
+
+  private endLeave (): void {
+    if (this.leaving != null) this.clock.clearTimeout(this.leaving.timer)
+    this.leaving = undefined
+  }
+
+  /** The page is going away for good: unregister now (unless `beforeunload` already did), because nothing will run later */
   private onExit (): void {
+    if (this.leaving != null) {
+      this.unregistering ??= this.leaving.sent
+      return
+    }
     void this.unregisterEverywhere()
+  }
+
+  // ---- points ----
+
+  /** The point answered a request (even if it refused it) */
+  private pointAnswered (point: Point): void {
+    if (!this.running) return
+    this.emitPoint(this.pointBook.success(point.id, this.clock.now()))
+  }
+
+  /** A request to the point failed; `retryAt` is when it runs again, if it does */
+  private pointFailed (point: Point, err: unknown, retryAt?: number): void {
+    if (!this.running) return
+    if (!isPointFailure(err)) {
+      this.pointAnswered(point)
+      return
+    }
+    this.emitPoint(this.pointBook.failure(point.id, err, this.clock.now(), retryAt))
+  }
+
+  private emitPoint (state: PointState | undefined): void {
+    if (state != null) this.emit('point:update', state)
+  }
+
+  private pointOf (peer: PeerId): Point | undefined {
+    return this.points.find(point => point.id.equals(peer))
+  }
+
+  private onPointDisconnected (peer: PeerId): void {
+    const point = this.pointOf(peer)
+    if (point == null || !this.running) return
+    this.disconnected.add(point.key)
+    this.emitPoint(this.pointBook.disconnected(point.id, this.clock.now()))
+  }
+
+  /**
+   * A connection to a point opened after the last one closed. The point may
+   * have restarted with an empty store and forgotten us, so register there
+   * again now rather than at the next refresh, and retry failed polls now
+   * rather than at the end of their backoff.
+   */
+  private onPointConnected (peer: PeerId): void {
+    const point = this.pointOf(peer)
+    if (point == null || !this.running) return
+    this.emitPoint(this.pointBook.connected(point.id, this.clock.now()))
+    if (!this.disconnected.delete(point.key)) return
+    if (this.hasAddresses() && !this.isLeaving()) {
+      for (const namespace of this.registered.keys()) this.registerSoon(point, namespace)
+    }
+    for (const namespace of this.polled) {
+      const name = taskName('discover', point, namespace)
+      if (this.backoff.count(name) > 0 && this.scheduler?.isRunning(name) === false) this.scheduler.runNow(name)
+    }
   }
 
   // ---- discovery ----
@@ -633,7 +854,11 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     }
   }
 
-  /** One scheduled poll of one point: incremental with the cookie, every few polls a full walk */
+  /**
+   * One scheduled poll of one point: without a cookie when the namespace is
+   * small there (one page), else with the cookie and, every few polls, a
+   * full walk to notice who left
+   */
   private async poll (point: Point, namespace: string, signal: AbortSignal): Promise<number | undefined> {
     const key = pointKey(point, namespace)
     const count = this.polls.get(key) ?? 0
@@ -641,10 +866,10 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     const name = taskName('discover', point, namespace)
     try {
       await this.walk(point, namespace, {
-        full: count % this.settings.fullDiscoverEvery === 0,
+        full: this.small.has(key) || count % this.settings.fullDiscoverEvery === 0,
         signal,
         limit: this.settings.limit,
-        maxPages: MAX_PAGES_PER_WALK,
+        maxPages: this.settings.maxPages,
         announced: new Set(),
         keepPartialCookie: true
       })
@@ -655,6 +880,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
       // a failing point is polled less often than a healthy one, never more
       const delay = Math.round(Math.max(this.backoff.failure(name), jitter(this.settings.discoverInterval)))
       this.log.error('discovering %s at %p failed, retrying in %dms - %e', namespace, point.id, delay, err)
+      this.pointFailed(point, err, this.clock.now() + delay)
       return this.clock.now() + delay
     }
   }
@@ -664,7 +890,15 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     const combined = anySignal([signal, this.shutdown?.signal])
     const announced = new Set<string>()
     try {
-      const results = await Promise.allSettled(this.points.map(async point => this.walk(point, namespace, { ...init, signal: combined, announced })))
+      const results = await Promise.allSettled(this.points.map(async point => {
+        try {
+          return await this.walk(point, namespace, { ...init, signal: combined, announced })
+        } catch (err) {
+          // a caller who gave up says nothing about the point
+          if (signal?.aborted !== true) this.pointFailed(point, err)
+          throw err
+        }
+      }))
       const found = results.flatMap(r => r.status === 'fulfilled' ? [r.value] : [])
       if (found.length === 0) {
         // the caller giving up is the one failure worth reporting
@@ -688,8 +922,11 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
   /** Walk `namespace` at one point into the view; resolves the peers it returned, as the view has them now */
   private async walk (point: Point, namespace: string, init: WalkInit): Promise<DiscoveredPeer[]> {
     const key = pointKey(point, namespace)
+    // our registration was in force when the walk began, so every page of it should hold our record
+    const registeredBefore = this.book.get(point.id, namespace)?.status === 'registered'
     const present = new Set<string>()
     const seen: DiscoveredPeer[] = []
+    let sawSelf = false
     const result = await walkNamespace(this.client, point.addresses, namespace, {
       cookie: init.full ? undefined : this.cookies.get(key),
       limit: init.limit,
@@ -697,6 +934,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
       pageSignal: () => anySignal([init.signal, AbortSignal.timeout(this.settings.timeout)]),
       onPage: registrations => {
         if (!this.running) return
+        if (registrations.some(r => r.peerId.equals(this.components.peerId))) sawSelf = true
         const peers = this.ingest(namespace, point, registrations, init.announced)
         for (const peer of peers) present.add(peer.id.toString())
         seen.push(...peers)
@@ -704,6 +942,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
       }
     })
     if (!this.running) return seen
+    this.pointAnswered(point)
 
     if (result.complete || init.keepPartialCookie) {
       if (result.cookie != null) this.cookies.set(key, result.cookie)
@@ -711,15 +950,37 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     }
     if (result.full && result.complete) {
       this.remove(this.view.reconcile(namespace, point.key, present), 'unregistered')
+      if (result.received < init.limit) this.small.add(key)
+      else this.small.delete(key)
+      this.checkOwnRegistration(point, namespace, registeredBefore, sawSelf)
+    } else if (result.full) {
+      this.small.delete(key)
     }
+    if (sawSelf) this.selfSeen.add(key)
     this.persist(namespace)
     return seen
+  }
+
+  /**
+   * A complete walk from scratch that no longer returns our own record, at a
+   * point that has returned it before: the point has forgotten us (a restart
+   * with an empty store, a lost database). Register there again now instead
+   * of at the next refresh. Points that never return the asker's own record
+   * are left alone, because they never had.
+   */
+  private checkOwnRegistration (point: Point, namespace: string, registeredBefore: boolean, sawSelf: boolean): void {
+    const key = pointKey(point, namespace)
+    if (sawSelf || !registeredBefore || !this.selfSeen.has(key) || !this.registered.has(namespace) || this.isLeaving()) return
+    this.log('%p no longer holds our registration in %s; registering again', point.id, namespace)
+    this.selfSeen.delete(key)
+    this.registerSoon(point, namespace)
   }
 
   /** Verified registrations from one point into the view, telling listeners what changed */
   private ingest (namespace: string, point: Point, registrations: Registration[], announced: Set<string>): DiscoveredPeer[] {
     const now = this.clock.now()
     const peers: DiscoveredPeer[] = []
+    let refused = 0
     for (const registration of registrations) {
       if (registration.peerId.equals(this.components.peerId)) continue
       if (registration.ttl <= 0) continue
@@ -731,9 +992,14 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
         source: 'network',
         points: [[point.key, now + registration.ttl * 1000]]
       })
+      if (change === 'full') {
+        refused++
+        continue
+      }
       if (this.announce(namespace, change, peer, previous)) announced.add(peer.id.toString())
       peers.push(peer)
     }
+    if (refused > 0) this.log.error('%p has brought as many peers into %s as it may; left out %d more', point.id, namespace, refused)
     this.scheduler?.schedule(EXPIRE_TASK, this.view.nextExpiry())
     this.persist(namespace)
     return peers

@@ -110,6 +110,11 @@ export class DeadlineScheduler {
     return [...this.tasks.keys()]
   }
 
+  /** Whether a run of `name` is under way */
+  isRunning (name: string): boolean {
+    return this.tasks.get(name)?.running === true
+  }
+
   /** Milliseconds since the epoch of the next run; Infinity when parked, undefined for no such task */
   deadline (name: string): number | undefined {
     const task = this.tasks.get(name)

@@ -9,9 +9,12 @@
  * - `visible` / `hidden`: the page's visibility changed
  * - `resume`: the page may have missed timers (resumed from freeze, restored
  *   from the back/forward cache, or back online); overdue work should run
+ * - `leave`: the page may be about to go (`beforeunload`): it is not sure yet
+ *   (the unload can be cancelled, or the page kept in the bfcache), but this
+ *   is the last moment with time enough to send anything
  * - `exit`: the page is being unloaded for good (not kept in the bfcache)
  */
-export type PageLifecycleEvent = 'visible' | 'hidden' | 'resume' | 'exit'
+export type PageLifecycleEvent = 'visible' | 'hidden' | 'resume' | 'leave' | 'exit'
 
 export interface Visibility {
   /** Whether the page is visible now */
@@ -33,9 +36,9 @@ interface PageEventTargets {
 
 /**
  * The page's own visibility and lifecycle events: `visibilitychange`,
- * `resume`, `online`, `pageshow` (from the bfcache) and `pagehide`
- * (`exit` only when the page will not be kept in the bfcache, because a
- * page that is kept may come back and still be registered).
+ * `resume`, `online`, `pageshow` (from the bfcache), `beforeunload` and
+ * `pagehide` (`exit` only when the page will not be kept in the bfcache,
+ * because a page that is kept may come back and still be registered).
  * Falls back to `alwaysVisible` where there is no document.
  */
 export function documentVisibility (targets?: PageEventTargets): Visibility {
@@ -55,6 +58,7 @@ export function documentVisibility (targets?: PageEventTargets): Visibility {
       const onPageShow = (event: Event): void => {
         if ((event as PageTransitionEvent).persisted) listener('resume')
       }
+      const onBeforeUnload = (): void => { listener('leave') }
       const onPageHide = (event: Event): void => {
         if (!(event as PageTransitionEvent).persisted) listener('exit')
       }
@@ -62,12 +66,14 @@ export function documentVisibility (targets?: PageEventTargets): Visibility {
       doc.addEventListener('resume', onResume)
       win.addEventListener('online', onResume)
       win.addEventListener('pageshow', onPageShow)
+      win.addEventListener('beforeunload', onBeforeUnload)
       win.addEventListener('pagehide', onPageHide)
       return () => {
         doc.removeEventListener('visibilitychange', onVisibility)
         doc.removeEventListener('resume', onResume)
         win.removeEventListener('online', onResume)
         win.removeEventListener('pageshow', onPageShow)
+        win.removeEventListener('beforeunload', onBeforeUnload)
         win.removeEventListener('pagehide', onPageHide)
       }
     }

@@ -55,7 +55,7 @@ async function browserNode (init: Partial<RendezvousDiscoveryInit>, options: Nod
     streamMuxers: [yamux()],
     // the point is on ws://127.0.0.1, which browsers' libp2p refuses by default
     connectionGater: { denyDialMultiaddr: () => false },
-    ...(options.logger != null ? { logger: options.logger } : {}),
+    logger: options.logger ?? relayLogger(),
     services: {
       identify: identify(),
       rendezvous: rendezvousDiscovery({ points: [POINT], ...init })
@@ -86,6 +86,19 @@ async function registered (node: Node): Promise<RegistrationState> {
 /** What the node with `peerId` keeps in IndexedDB for `ns`, read straight from the database */
 async function cachedIn (peerId: PeerId, ns: string): Promise<Array<{ peerId: string, expiresAt: number }> | undefined> {
   return get(['ns', ns], createStore(`libp2p-rendezvous/${peerId.toString()}`, 'registrations'))
+}
+
+function relayLogger (): ComponentLogger {
+  const logger = defaultLogger()
+  const t0 = performance.now()
+  return {
+    forComponent (name) {
+      const log = logger.forComponent(name)
+      if (!name.includes('circuit-relay') && !name.includes('identify')) return log
+      const wrap = (f: any): any => { const w = (fmt: any, ...args: any[]) => { console.info('RELAY', Math.round(performance.now()), name, String(fmt), args.map(a => String(a?.message ?? a)).join(' ').slice(0, 200)) }; w.enabled = true; w.error = w; w.trace = () => {}; w.newScope = () => w; return w }
+      return wrap(log)
+    }
+  }
 }
 
 /** Log lines of the discovery service; every other component logs as usual */
@@ -201,6 +214,99 @@ describe('in Chromium', () => {
     // UNREGISTER has no answer: ask until the point has handled it
     while ((await peersIn()).length > 0) await new Promise(resolve => setTimeout(resolve, 20))
     expect(a.services.rendezvous.getRegistrations()).toEqual([])
+  })
+
+  it('a node that only registers (nothing else would connect to the point) dials it to get a relay address, then registers', async () => {
+    const ns = namespace('reach')
+    // no namespaces to poll: discovery never dials the point, and a REGISTER needs an address first
+    const a = await browserNode({})
+    const b = await browserNode({})
+    await Promise.all([a.start(), b.start()])
+    await expect(a.services.rendezvous.register(ns)).rejects.toHaveProperty('name', 'NoAddressesError')
+    const state = await registered(a)
+    expect(state.namespace).toBe(ns)
+    expect(a.getMultiaddrs().some(ma => ma.toString().includes('/p2p-circuit'))).toBe(true)
+    expect((await b.services.rendezvous.findPeers(ns)).map(p => p.id.toString())).toEqual([a.peerId.toString()])
+  })
+
+  it('on beforeunload, unregisters at once; back from the bfcache (pageshow, persisted), registers again', async () => {
+    const ns = namespace('beforeunload')
+    const a = await browserNode({ namespaces: [ns] })
+    const b = await browserNode({})
+    await Promise.all([a.start(), b.start()])
+    await registered(a)
+    const peersIn = async (): Promise<string[]> => (await b.services.rendezvous.findPeers(ns, { forceRefresh: true })).map(p => p.id.toString())
+    expect(await peersIn()).toEqual([a.peerId.toString()])
+
+    window.dispatchEvent(new Event('beforeunload'))
+    // UNREGISTER has no answer: ask until the point has handled it
+    while ((await peersIn()).length > 0) await new Promise(resolve => setTimeout(resolve, 20))
+
+    const again = new Promise<void>(resolve => {
+      a.services.rendezvous.addEventListener('registration:update', (evt) => { if (evt.detail.status === 'registered') resolve() })
+    })
+    window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }))
+    await again
+    expect(await peersIn()).toEqual([a.peerId.toString()])
+  })
+
+  it('when IndexedDB refuses writes (quota exceeded), logs once and works from memory', async () => {
+    const ns = namespace('quota')
+    const a = await browserNode({ namespaces: [ns] })
+    await a.start()
+    await registered(a)
+
+    const key = await generateKeyPair('Ed25519')
+    // the database exists and reads work; writes fail as they do once the origin's quota is used up
+    // (Chromium's CDP quota override, Storage.overrideQuotaForOrigin, did not take effect here)
+    await idbCache()(peerIdFromPrivateKey(key)).loadSeq()
+    const put = IDBObjectStore.prototype.put
+    let refused = 0
+    IDBObjectStore.prototype.put = function () {
+      refused++
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError')
+    }
+    try {
+      const lines: string[] = []
+      const node = await browserNode({ namespaces: [ns] }, { privateKey: key, logger: capture(lines) })
+      const found = peerEvent(node, a.peerId)
+      await node.start()
+      await found
+      await registered(node)
+      await node.services.rendezvous.register(namespace('more'))
+      expect(await node.services.rendezvous.findPeers(ns)).toHaveLength(1)
+      expect(refused).toBe(1)
+      expect(lines.filter(l => l.includes('cache failed'))).toHaveLength(1)
+      expect(lines.find(l => l.includes('cache failed'))).toContain('quota')
+    } finally {
+      IDBObjectStore.prototype.put = put
+    }
+  })
+
+  it('where there is no IndexedDB at all, works from memory', async () => {
+    const ns = namespace('missing')
+    const a = await browserNode({ namespaces: [ns] })
+    await a.start()
+    await registered(a)
+
+    // what some embedded webviews and hardened profiles have
+    const original = Object.getOwnPropertyDescriptor(globalThis, 'indexedDB')
+    Object.defineProperty(globalThis, 'indexedDB', { value: undefined, configurable: true, writable: true })
+    try {
+      const lines: string[] = []
+      // the default cache sees there is none; an IndexedDB cache asked for explicitly fails and falls back
+      const defaults = await browserNode({ namespaces: [ns] }, { logger: capture(lines) })
+      const explicit = await browserNode({ namespaces: [ns], cache: idbCache() }, { logger: capture(lines) })
+      const found = [peerEvent(defaults, a.peerId), peerEvent(explicit, a.peerId)]
+      await Promise.all([defaults.start(), explicit.start()])
+      await Promise.all(found)
+      await Promise.all([registered(defaults), registered(explicit)])
+      expect(lines.filter(l => l.includes('cache failed'))).toHaveLength(1)
+    } finally {
+      if (original != null) Object.defineProperty(globalThis, 'indexedDB', original)
+      else delete (globalThis as { indexedDB?: IDBFactory }).indexedDB
+    }
+    expect(globalThis.indexedDB).toBeInstanceOf(IDBFactory)
   })
 
   it('when IndexedDB cannot be opened, logs once and works from memory', async () => {

@@ -3,6 +3,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
+import { LEAVE_GRACE } from '../../src/discovery/constants.ts'
 import { memoryStore } from '../../src/server/store/memory-store.ts'
 import { inMemoryClient } from '../fixtures/in-memory.ts'
 import { createTestNode, createTestPoint, ManualClock, ManualVisibility, nextEvent, recordEvents, settle, started, stopServices, TestNetwork } from './harness.ts'
@@ -125,13 +126,15 @@ describe('discovery', () => {
     expect(ids(node.service.getPeers('app'))).toEqual([bob.toString()])
   })
 
-  it('a cookie-less walk every few polls notices peers that unregistered; cookie polls cannot', async () => {
+  it('in a namespace larger than a page, a cookie-less walk every few polls notices peers that unregistered; cookie polls cannot', async () => {
     const clock = new ManualClock()
     const point = await createTestPoint({ now: () => clock.now() })
     const yKey = await generateKeyPair('Ed25519')
     const y = await registerPeer([point], 'app', { privateKey: yKey })
-    const { service } = await started(await createTestNode(new TestNetwork().add(point), { namespaces: ['app'], fullDiscoverEvery: 2, clock, visibility: new ManualVisibility() }))
-    await viewWhere(service, 'app', peers => peers.length === 1)
+    const z = await registerPeer([point], 'app')
+    // one registration per page: the namespace takes several
+    const { service } = await started(await createTestNode(new TestNetwork().add(point), { namespaces: ['app'], limit: 1, fullDiscoverEvery: 2, clock, visibility: new ManualVisibility() }))
+    await viewWhere(service, 'app', peers => peers.length === 2)
     await settle()
     await unregisterPeer(point, yKey)
     const removed = recordEvents(service, 'peer:remove')
@@ -142,14 +145,33 @@ describe('discovery', () => {
     await settle()
     expect(point.calls.discover).toBeGreaterThan(before)
     expect(removed).toEqual([])
-    expect(ids(service.getPeers('app'))).toEqual([y.toString()])
+    expect(ids(service.getPeers('app'))).toEqual(ids([{ id: y }, { id: z }]))
 
     // poll 3 walks without a cookie, and y is not there any more
     clock.advance(60_000)
     const gone = await nextEvent(service, 'peer:remove')
     expect(gone).toMatchObject({ namespace: 'app', reason: 'unregistered' })
     expect(gone.peer.id.equals(y)).toBe(true)
-    expect(service.getPeers('app')).toEqual([])
+    expect(ids(service.getPeers('app'))).toEqual([z.toString()])
+  })
+
+  it('in a namespace that fits in a page, every poll goes without a cookie and notices a departure at the next poll', async () => {
+    const clock = new ManualClock()
+    const point = await createTestPoint({ now: () => clock.now() })
+    const yKey = await generateKeyPair('Ed25519')
+    const y = await registerPeer([point], 'app', { privateKey: yKey })
+    const z = await registerPeer([point], 'app')
+    const { service } = await started(await createTestNode(new TestNetwork().add(point), { namespaces: ['app'], fullDiscoverEvery: 1000, clock, visibility: new ManualVisibility() }))
+    await viewWhere(service, 'app', peers => peers.length === 2)
+    await settle()
+    await unregisterPeer(point, yKey)
+
+    // the first poll after the departure, not the 1000th
+    clock.advance(60_000)
+    const gone = await nextEvent(service, 'peer:remove')
+    expect(gone).toMatchObject({ namespace: 'app', reason: 'unregistered' })
+    expect(gone.peer.id.equals(y)).toBe(true)
+    expect(ids(service.getPeers('app'))).toEqual([z.toString()])
   })
 
   it('registrations that lapse leave the view and are not emitted again', async () => {
@@ -279,6 +301,64 @@ describe('discovery', () => {
     clock.advance(400_000)
     await settle()
     expect(points.map(p => p.calls.register)).toEqual(registered)
+  })
+
+  it('on beforeunload, unregisters everywhere at once and registers no more; pagehide after it sends nothing again', async () => {
+    const clock = new ManualClock()
+    const visibility = new ManualVisibility()
+    const points = [await createTestPoint({ now: () => clock.now() }), await createTestPoint({ now: () => clock.now() })]
+    const { service } = await started(await createTestNode(new TestNetwork().add(...points), { namespaces: ['app', 'chat'], ttl: 200, clock, visibility }))
+    await Promise.all(points.map(async p => p.calls.register === 2 || viewRegistered(service, p)))
+    await settle()
+
+    const streams = points.map(p => p.streams)
+    visibility.fire('leave')
+    // every UNREGISTER is on its way before the event handler returns: the page may be gone soon after
+    expect(points.map((p, i) => p.streams - streams[i])).toEqual([2, 2])
+    await settle()
+    expect(points.map(p => p.calls.unregister)).toEqual([2, 2])
+
+    visibility.fire('exit')
+    await settle()
+    expect(points.map((p, i) => p.streams - streams[i])).toEqual([2, 2])
+    const registered = points.map(p => p.calls.register)
+    clock.advance(400_000)
+    await settle()
+    expect(points.map(p => p.calls.register)).toEqual(registered)
+  })
+
+  it('still here after beforeunload (the unload was cancelled), or back from the bfcache: registers again', async () => {
+    const clock = new ManualClock()
+    const visibility = new ManualVisibility()
+    const point = await createTestPoint({ now: () => clock.now() })
+    const observer = await inMemoryClient(point.server!)
+    const held = async (): Promise<number> => (await observer.client.discover(point.id, 'app')).registrations.length
+    const { service } = await started(await createTestNode(new TestNetwork().add(point), { namespaces: ['app'], clock, visibility }))
+    await nextEvent(service, 'registration:update', s => s.status === 'registered')
+    await settle()
+
+    visibility.fire('leave')
+    await settle()
+    expect(await held()).toBe(0)
+    clock.advance(LEAVE_GRACE - 1)
+    await settle()
+    expect(await held()).toBe(0)
+    clock.advance(1)
+    await nextEvent(service, 'registration:update', s => s.status === 'registered')
+    expect(await held()).toBe(1)
+
+    visibility.fire('leave')
+    await settle()
+    expect(await held()).toBe(0)
+    // pageshow with persisted
+    visibility.fire('resume')
+    await nextEvent(service, 'registration:update', s => s.status === 'registered')
+    expect(await held()).toBe(1)
+    // and the grace timer of that leave is gone with it
+    const registrations = point.calls.register
+    clock.advance(LEAVE_GRACE)
+    await settle()
+    expect(point.calls.register).toBe(registrations)
   })
 
   it('discover, discoverAll, findPeers and clearCache', async () => {

@@ -4,7 +4,10 @@
  * and caches. The only stand-ins are the ones the service is built to take:
  * a manual clock and a manual page visibility. The connection manager and
  * address manager below are thin shims that route a dial to the in-memory
- * point it names, because there is no libp2p node behind a stream pair.
+ * point it names, because there is no libp2p node behind a stream pair; for
+ * the same reason the network raises `peer:connect` and `peer:disconnect` the
+ * way libp2p does (the first dial of a point "connects" it, `disconnect()`
+ * closes that).
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
@@ -119,25 +122,36 @@ export interface TestPoint {
   calls: StoreCalls
   /** Streams opened to the point */
   streams: number
+  /** Connections asked for on their own (`openConnection`), without a stream */
+  dials: number
   /** 'up' serves; 'refuse' fails every dial; 'hang' never answers a dial until its signal aborts */
   mode: 'up' | 'refuse' | 'hang'
   /** One end of a fresh stream to the point, the other end being served */
   open(remotePeer: PeerId): Promise<Stream>
+  /** A real point only: start again with an empty store under the same peer id, as a restarted point does */
+  restart?(): Promise<void>
 }
 
 /** A real rendezvous point (the server handler), with a counting store */
 export async function createTestPoint (init: RendezvousServerInit = {}, store: RegistrationStore = memoryStore()): Promise<TestPoint> {
   const calls: StoreCalls = { register: 0, unregister: 0, discover: 0 }
   const server = await inMemoryPoint({ allowEmptyAddresses: true, ...init, store: countingStore(store, calls) })
-  return {
+  const point: TestPoint = {
     id: server.peerId,
     address: multiaddr(`/dns4/point.test/tcp/443/wss/p2p/${server.peerId.toString()}`),
     server,
     calls,
     streams: 0,
+    dials: 0,
     mode: 'up',
-    open: async (remotePeer) => server.openStream(remotePeer)
+    open: async (remotePeer) => point.server!.openStream(remotePeer),
+    async restart () {
+      await point.server!.server.stop()
+      // the peer id is only a label to the in-memory network, so the new point answers to the old one
+      point.server = await inMemoryPoint({ allowEmptyAddresses: true, ...init, store: countingStore(memoryStore(), calls) })
+    }
   }
+  return point
 }
 
 /** A point that behaves like another implementation (see scripted-point.ts) */
@@ -148,6 +162,7 @@ export async function createScriptedTestPoint (script: ScriptedPoint): Promise<T
     address: multiaddr(`/dns4/other.test/tcp/443/wss/p2p/${id.toString()}`),
     calls: { register: 0, unregister: 0, discover: 0 },
     streams: 0,
+    dials: 0,
     mode: 'up',
     open: async (remotePeer) => {
       const [outbound, inbound] = await streamPair()
@@ -160,33 +175,60 @@ export async function createScriptedTestPoint (script: ScriptedPoint): Promise<T
 /** Routes dials to the in-memory points by the peer id at the end of the target */
 export class TestNetwork {
   readonly points = new Map<string, TestPoint>()
+  /** Per node: its events, and the points it is "connected" to */
+  private readonly nodes = new Map<string, { events?: TypedEventEmitter<Libp2pEvents>, connected: Set<string> }>()
 
   add (...points: TestPoint[]): this {
     for (const point of points) this.points.set(point.id.toString(), point)
     return this
   }
 
-  connectionManager (self: PeerId): ConnectionManager {
+  /** Close every node's "connection" to `point`: each node that had one hears `peer:disconnect` */
+  disconnect (point: TestPoint): void {
+    const key = point.id.toString()
+    for (const node of this.nodes.values()) {
+      if (node.connected.delete(key)) node.events?.safeDispatchEvent('peer:disconnect', { detail: point.id })
+    }
+  }
+
+  connectionManager (self: PeerId, events?: TypedEventEmitter<Libp2pEvents>): ConnectionManager {
+    const node = { events, connected: new Set<string>() }
+    this.nodes.set(self.toString(), node)
+    const dial = async (target: DialTarget, options: { signal?: AbortSignal }): Promise<TestPoint> => {
+      options.signal?.throwIfAborted()
+      const point = this.points.get(targetId(target))
+      if (point == null) throw new Error(`no route to ${targetId(target)}`)
+      if (point.mode === 'refuse') throw Object.assign(new Error('connection refused'), { name: 'DialError' })
+      if (point.mode === 'hang') {
+        await new Promise((resolve, reject) => {
+          options.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true })
+        })
+      }
+      const key = point.id.toString()
+      if (!node.connected.has(key)) {
+        node.connected.add(key)
+        events?.safeDispatchEvent('peer:connect', { detail: point.id })
+      }
+      return point
+    }
     return {
       openStream: async (target: DialTarget, _protocol: string | string[], options: { signal?: AbortSignal } = {}): Promise<Stream> => {
-        options.signal?.throwIfAborted()
-        const address = Array.isArray(target) ? target[0] : target
-        const id = 'getComponents' in address
-          ? address.getComponents().findLast(c => c.name === 'p2p')?.value
-          : address.toString()
-        const point = this.points.get(id ?? '')
-        if (point == null) throw new Error(`no route to ${String(id)}`)
-        point.streams++
-        if (point.mode === 'refuse') throw Object.assign(new Error('connection refused'), { name: 'DialError' })
-        if (point.mode === 'hang') {
-          return new Promise((resolve, reject) => {
-            options.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true })
-          })
-        }
-        return point.open(self)
+        const point = this.points.get(targetId(target))
+        if (point != null) point.streams++
+        return (await dial(target, options)).open(self)
+      },
+      openConnection: async (target: DialTarget, options: { signal?: AbortSignal } = {}): Promise<unknown> => {
+        const point = this.points.get(targetId(target))
+        if (point != null) point.dials++
+        return { remotePeer: (await dial(target, options)).id }
       }
     } as unknown as ConnectionManager
   }
+}
+
+function targetId (target: DialTarget): string {
+  const address = Array.isArray(target) ? target[0] : target
+  return ('getComponents' in address ? address.getComponents().findLast(c => c.name === 'p2p')?.value : address.toString()) ?? ''
 }
 
 /** Log lines of one component, formatted loosely, for tests that check what was logged */
@@ -231,7 +273,7 @@ export async function createTestNode (network: TestNetwork, init: Omit<Rendezvou
     peerId,
     privateKey,
     addressManager,
-    connectionManager: network.connectionManager(peerId),
+    connectionManager: network.connectionManager(peerId, events),
     logger: options.logger ?? defaultLogger(),
     events
   })

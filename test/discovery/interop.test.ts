@@ -106,6 +106,24 @@ describe('interop with points that behave like other implementations', () => {
     expect(state.ttl).toBe(7200)
   })
 
+  it('given a point that answers E_INVALID_NAMESPACE for a namespace nobody registered in (nim), sees no peers, and no error', async () => {
+    const clock = new ManualClock()
+    const script = new ScriptedPoint({ unknownNamespaceError: true })
+    const point = await createScriptedTestPoint(script)
+    // without an address we do not register, so the namespace stays empty until someone else does
+    const { service } = await started(await createTestNode(new TestNetwork().add(point), { namespaces: ['empty'], clock, visibility: new ManualVisibility() }, { addresses: [] }))
+    expect(await service.discover('empty')).toEqual([])
+    expect(await service.findPeers('empty', { forceRefresh: true })).toEqual([])
+    clock.advance(60_000)
+    await settle()
+    expect(script.requests.filter(r => r === 'DISCOVER').length).toBeGreaterThanOrEqual(4)
+    expect(service.getPoints().map(s => s.status)).toEqual(['ok'])
+
+    const other = await registerAt(script, 'empty')
+    clock.advance(60_000)
+    expect((await nextEvent(service, 'peer')).id.equals(other)).toBe(true)
+  })
+
   it('given a point that closes the stream instead of answering, reports it and retries, while other points serve', async () => {
     const silent = await createScriptedTestPoint(new ScriptedPoint({ silentOnRegister: true }))
     const ours = await createTestPoint()

@@ -26,6 +26,14 @@ async function registeredAt (service: RendezvousDiscovery, point: TestPoint, aft
   return state
 }
 
+/** How many waits of `wait(0)`, `wait(1)`... ms fit in `ms` */
+function dialsWithin (ms: number, wait: (n: number) => number): number {
+  let count = 0
+  let spent = wait(0)
+  while (spent <= ms) spent += wait(++count)
+  return count
+}
+
 describe('registration', () => {
   it('refreshes a registration before it expires, on the deadline set from the granted TTL', async () => {
     const clock = new ManualClock()
@@ -189,6 +197,38 @@ describe('registration', () => {
       stateAt(node.service, p, ns)?.status === 'registered' || nextEvent(node.service, 'registration:update', s => s.status === 'registered' && s.point.equals(p.id) && s.namespace === ns)
     )))
     expect(points.map(p => p.calls.register)).toEqual([3, 3])
+  })
+
+  it('while waiting for an address, dials the points, backing off, so that a relay reservation can happen; stops once an address appears', async () => {
+    const clock = new ManualClock()
+    const visibility = new ManualVisibility()
+    // hidden from the start: no discovery poll will connect to the point either
+    visibility.visible = false
+    const point = await createTestPoint({ now: () => clock.now() })
+    const node = await started(await createTestNode(new TestNetwork().add(point), { namespaces: ['app'], retryDelay: 1000, maxRetryDelay: 8000, clock, visibility }, { addresses: [] }))
+    await settle()
+    expect(stateAt(node.service, point)?.status).toBe('waiting-for-addresses')
+    expect(point.dials).toBe(1)
+    expect(point.streams).toBe(0)
+
+    // a minute of waiting, a second at a time: the n-th wait is 1 s doubled n - 1 times, capped
+    // at 8 s, less up to half at random, and the clock may pass a deadline by up to a step
+    const step = 1000
+    const minute = 60_000
+    for (let waited = 0; waited < minute; waited += step) {
+      clock.advance(step)
+      await settle(2)
+    }
+    const wait = (n: number): number => Math.min(1000 * 2 ** n, 8000)
+    expect(point.dials).toBeGreaterThanOrEqual(1 + dialsWithin(minute, n => wait(n) + step))
+    expect(point.dials).toBeLessThanOrEqual(1 + dialsWithin(minute, n => wait(n) / 2))
+
+    node.setAddresses(['/ip4/198.51.100.1/tcp/4001/p2p-circuit'], 'transport:listening')
+    await registeredAt(node.service, point)
+    const dials = point.dials
+    clock.advance(600_000)
+    await settle()
+    expect(point.dials).toBe(dials)
   })
 
   it('given allowEmptyAddresses, registers a record without addresses', async () => {

@@ -21,6 +21,8 @@ export interface Quirks {
   capLimit?: number
   /** Close the stream without answering a REGISTER */
   silentOnRegister?: boolean
+  /** Answer E_INVALID_NAMESPACE to a DISCOVER of a namespace nobody is registered in, as nim does */
+  unknownNamespaceError?: boolean
 }
 
 interface Entry { namespace: string, peerId: string, signedPeerRecord: Uint8Array, ttl: number }
@@ -63,6 +65,11 @@ export class ScriptedPoint {
     } else if (request.type === 'UNREGISTER') {
       const existing = this.entries.findIndex(e => e.peerId === remotePeer.toString() && e.namespace === request.namespace)
       if (existing >= 0) this.entries.splice(existing, 1)
+    } else if (this.quirks.unknownNamespaceError === true && !this.entries.some(e => e.namespace === request.namespace)) {
+      await messages.write({
+        type: Message.MessageType.DISCOVER_RESPONSE,
+        discoverResponse: { status: Message.ResponseStatus.E_INVALID_NAMESPACE, statusText: 'unknown namespace', registrations: [] }
+      })
     } else {
       const inNamespace = this.entries.filter(e => e.namespace === request.namespace)
       const start = request.cookie == null || this.quirks.noCookie === true ? 0 : new DataView(request.cookie.buffer, request.cookie.byteOffset).getUint32(0)

@@ -10,10 +10,12 @@
 import { defaultLogger } from '@libp2p/logger'
 import { AbstractStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { Message } from '../../../src/protocol/messages.ts'
 import { RendezvousPoint } from '../../../src/server/rendezvous-server.ts'
 import { MemoryRegistrationStore } from '../../../src/server/store/memory-store.ts'
+import { varint } from '../../fixtures/wire.ts'
 import type { RendezvousServerInit } from '../../../src/server/rendezvous-server.ts'
-import type { AbortOptions, Connection, PeerId, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { AbortOptions, Connection, PeerId, StreamHandler } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import type { SendResult } from '@libp2p/utils'
 
@@ -50,7 +52,7 @@ export class PointEnd extends AbstractStream {
 
 export type Ending = 'closed' | 'reset' | 'open'
 
-export interface StreamOutcome {
+interface StreamOutcome {
   /** Bodies of the frames the point wrote, in order */
   frames: Uint8Array[]
   /** 'closed': the point closed its side cleanly; 'reset': it reset the stream; 'open': neither (a bug) */
@@ -60,7 +62,7 @@ export interface StreamOutcome {
 }
 
 /** Split what the point wrote into frame bodies; a frame cut short is counted as leftover */
-export function splitFrames (bytes: Uint8ArrayList): { frames: Uint8Array[], leftover: number } {
+function splitFrames (bytes: Uint8ArrayList): { frames: Uint8Array[], leftover: number } {
   const all = bytes.subarray()
   const frames: Uint8Array[] = []
   let offset = 0
@@ -88,8 +90,6 @@ export function splitFrames (bytes: Uint8ArrayList): { frames: Uint8Array[], lef
 export interface DirectPoint {
   server: RendezvousPoint
   store: MemoryRegistrationStore
-  /** The options the point registered its handler with */
-  handlerOptions?: StreamHandlerOptions
   /**
    * Open a stream from `remotePeer`, push `chunks` into it one by one, then
    * close our writing side (unless `keepOpen`), and wait for the point's
@@ -103,11 +103,10 @@ export interface DirectPoint {
 
 export async function directPoint (init: RendezvousServerInit = {}): Promise<DirectPoint> {
   let handler: StreamHandler | undefined
-  let handlerOptions: StreamHandlerOptions | undefined
+  // the point's one protocol; its stream limits are libp2p's to enforce, which the caps tests do over real connections
   const registrar = {
-    async handle (_protocol: string, registered: StreamHandler, options?: StreamHandlerOptions) {
+    async handle (_protocol: string, registered: StreamHandler) {
       handler = registered
-      handlerOptions = options
     },
     async unhandle () { handler = undefined }
   } as unknown as Registrar
@@ -125,7 +124,6 @@ export async function directPoint (init: RendezvousServerInit = {}): Promise<Dir
   return {
     server,
     store,
-    handlerOptions,
     open,
     async exchange (remotePeer, chunks, keepOpen = false) {
       const { stream, done } = open(remotePeer)
@@ -140,4 +138,35 @@ export async function directPoint (init: RendezvousServerInit = {}): Promise<Dir
     },
     async stop () { await server.stop() }
   }
+}
+
+/** Requests in one stream: well inside the two frames' worth the point buffers */
+const PIPELINE_DEPTH = 100
+const PIPELINE_BYTES = 32 * 1024
+
+/**
+ * Every message answered by the point, in order, many to a stream;
+ * UNREGISTERs get no answer, so the answers are fewer than the messages by
+ * their number. Each stream must end cleanly.
+ */
+export async function ask (point: DirectPoint, remotePeer: PeerId, messages: Message[]): Promise<Message[]> {
+  const answers: Message[] = []
+  let batch = new Uint8ArrayList()
+  let count = 0
+  const flush = async (): Promise<void> => {
+    if (count === 0) return
+    const outcome = await point.exchange(remotePeer, [batch.subarray()])
+    if (outcome.ending !== 'closed') throw new Error(`the point ended a stream of plain requests with ${outcome.ending}`)
+    answers.push(...outcome.frames.map(frame => Message.decode(frame)))
+    batch = new Uint8ArrayList()
+    count = 0
+  }
+  for (const message of messages) {
+    const body = Message.encode(message)
+    if (count > 0 && (count >= PIPELINE_DEPTH || batch.byteLength + body.byteLength > PIPELINE_BYTES)) await flush()
+    batch.append(varint(body.byteLength), body)
+    count++
+  }
+  await flush()
+  return answers
 }

@@ -38,7 +38,7 @@ const verified = new Map<string, boolean>()
  * under the peer-record domain or rust's legacy one: checked with the
  * envelope library alone. Results are remembered per record and owner.
  */
-export async function isOwnRecord (bytes: Uint8Array, owner: PeerId): Promise<boolean> {
+async function isOwnRecord (bytes: Uint8Array, owner: PeerId): Promise<boolean> {
   const key = `${owner}/${toHex(bytes, 'base64')}`
   const known = verified.get(key)
   if (known != null) return known
@@ -73,11 +73,36 @@ export class FuzzLedger {
   readonly failures: string[] = []
   /** Every (namespace, record) the point said OK to, and the legitimate ones: all a DISCOVER may ever return */
   private readonly accepted = new Set<string>()
+  /** Registrations a DISCOVER returned before their REGISTER's OK was judged */
+  private readonly unconfirmed = new Map<string, { session: Session, namespace: string }>()
+  /** The legitimate registrations, which outlive every round */
+  private readonly lasting = new Set<string>()
 
   constructor (private readonly policy: Readonly<PointPolicy>, private readonly seed: number) {}
 
-  accept (namespace: string, record: Uint8Array): void {
+  accept (namespace: string, record: Uint8Array, lasting = false): void {
     this.accepted.add(registrationKey(namespace, record))
+    if (lasting) this.lasting.add(registrationKey(namespace, record))
+  }
+
+  /** Every registration a DISCOVER returned must be one the point accepted; call once no stream is in flight */
+  settle (): void {
+    for (const [key, { session, namespace }] of this.unconfirmed) {
+      if (!this.accepted.has(key)) this.fail(`DISCOVER returned a registration in ${JSON.stringify(namespace)} the point never accepted`, session)
+    }
+    this.unconfirmed.clear()
+  }
+
+  /**
+   * Once the fuzzers have unregistered, only the lasting registrations are
+   * left to return; the judge forgets the rest, so that what it remembers
+   * does not grow with the run and blur the point's own memory.
+   */
+  endRound (): void {
+    this.settle()
+    this.accepted.clear()
+    for (const key of this.lasting) this.accepted.add(key)
+    verified.clear()
   }
 
   fail (what: string, session?: Session): void {
@@ -171,7 +196,9 @@ export class FuzzLedger {
       const record = registration.signedPeerRecord ?? new Uint8Array()
       if (namespace != null && registration.ns !== namespace) this.fail(`DISCOVER for ${namespace} returned one in ${registration.ns}`, session)
       if (registration.ttl == null || registration.ttl < 1n) this.fail(`DISCOVER returned a ttl of ${registration.ttl}`, session)
-      if (!this.accepted.has(registrationKey(registration.ns ?? '', record))) this.fail('DISCOVER returned a registration the point never accepted', session)
+      const key = registrationKey(registration.ns ?? '', record)
+      // with streams in flight at once, the OK for it may be on its way to its judge still: decided in settle()
+      if (!this.accepted.has(key)) this.unconfirmed.set(key, { session, namespace: registration.ns ?? '' })
     }
   }
 

@@ -27,7 +27,7 @@ const encoder = new TextEncoder()
 // ---- protobuf by hand, with room for what no encoder would write ----
 
 /** A field as a tree, so any one of them can be corrupted and the rest re-encoded around it */
-export type Field =
+type Field =
   | { no: number, wire: 'varint', value: bigint }
   | { no: number, wire: 'bytes', value: Uint8Array }
   | { no: number, wire: 'message', fields: Field[] }
@@ -52,7 +52,7 @@ function lengthDelimited (no: number, bytes: Uint8Array): Uint8Array {
   return concat([key(no, 2), varint(bytes.byteLength), bytes])
 }
 
-export function encodeFields (fields: Field[]): Uint8Array {
+function encodeFields (fields: Field[]): Uint8Array {
   return concat(fields.map(field => {
     switch (field.wire) {
       case 'varint': return concat([key(field.no, 0), varint(field.value)])
@@ -185,10 +185,6 @@ function framed (category: string, body: Uint8Array): Piece {
   return { category, bytes: concat([varint(body.byteLength), body]), expect: judgeBody(body) }
 }
 
-/** Bytes of the varint that encodes `value` */
-export function varintLength (value: number): number {
-  return varint(value).byteLength
-}
 
 export class FrameFactory {
   /** The longest length prefix the point reads: as long as the varint of its largest frame */
@@ -199,7 +195,7 @@ export class FrameFactory {
     private readonly corpus: Corpus,
     private readonly maxMessageSize: number
   ) {
-    this.maxPrefix = varintLength(maxMessageSize)
+    this.maxPrefix = varint(maxMessageSize).byteLength
   }
 
   // ---- values a hostile sender would pick ----
@@ -435,18 +431,6 @@ export class FrameFactory {
     return { category: 'truncated body', bytes: concat([varint(body.byteLength), body.subarray(0, cut)]), expect: { kind: 'eof' } }
   }
 
-  /** A body padded with an unknown field to exactly `size` bytes */
-  padded (body: Uint8Array, size: number): Uint8Array {
-    // the padding field's own key and length prefix take some of the room
-    for (let overhead = 2; overhead <= 6; overhead++) {
-      const room = size - body.byteLength - overhead
-      if (room < 0) break
-      const padding = lengthDelimited(99, new Uint8Array(room))
-      if (body.byteLength + padding.byteLength === size) return concat([body, padding])
-    }
-    throw new Error(`cannot pad ${body.byteLength} bytes to ${size}`)
-  }
-
   /** A body whose length prefix takes as many bytes as the point allows, more than it needs */
   nonMinimal (body: Uint8Array): Piece {
     const piece = framed('non-minimal length prefix', body)
@@ -505,9 +489,21 @@ export class FrameFactory {
 
   /** A frame of exactly the largest size the point reads, or one byte more */
   boundary (sender: FuzzPeer, over: boolean): Piece {
-    const body = this.padded(encodeFields(this.request(sender)), this.maxMessageSize + (over ? 1 : 0))
+    const body = padded(encodeFields(this.request(sender)), this.maxMessageSize + (over ? 1 : 0))
     return over
       ? { category: 'frame one byte over the limit', bytes: concat([varint(body.byteLength), body]), expect: { kind: 'reset' } }
       : framed('frame at the limit', body)
   }
+}
+
+/** `body` padded with an unknown field (which decoders skip) to exactly `size` bytes */
+export function padded (body: Uint8Array, size: number): Uint8Array {
+  // the padding field's own key and length prefix take some of the room
+  for (let overhead = 2; overhead <= 6; overhead++) {
+    const room = size - body.byteLength - overhead
+    if (room < 0) break
+    const padding = lengthDelimited(99, new Uint8Array(room))
+    if (body.byteLength + padding.byteLength === size) return concat([body, padding])
+  }
+  throw new Error(`cannot pad ${body.byteLength} bytes to ${size}`)
 }

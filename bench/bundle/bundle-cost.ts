@@ -1,0 +1,163 @@
+/**
+ * What the SDK adds to a browser app: the minimal app (libp2p, WebSockets,
+ * noise, yamux, identify) built by vite in production mode, app mode, with
+ * and without the SDK; gzip and brotli at their highest levels, as a CDN
+ * would serve it. Then where the added bytes come from: each SDK module's
+ * minified bytes and the gzip bytes the bundle loses without it, and every
+ * package whose share of the bundle changed. Builds are deterministic, so
+ * one of each is enough.
+ */
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+import { join, relative, resolve } from 'node:path'
+import { build, version as viteVersion } from 'vite'
+import { bytesBySource, spans, withoutSource } from './source-map.ts'
+import type { SourceMapV3 } from './source-map.ts'
+
+const root = resolve(import.meta.dirname, '../..')
+/** Where the builds would go; nothing is written */
+const outDir = resolve(import.meta.dirname, 'dist')
+
+export interface BundleSize {
+  /** Bytes, minified */
+  raw: number
+  gzip: number
+  brotli: number
+}
+
+export interface ModuleSize {
+  /** Path from the repository root */
+  module: string
+  /** Minified bytes in the bundle */
+  minified: number
+  /** Gzipped bytes the bundle loses without this module's output */
+  gzip: number
+}
+
+export interface PackageDelta {
+  name: string
+  /** Minified bytes in each app */
+  base: number
+  sdk: number
+}
+
+export interface BundleResult {
+  vite: string
+  base: BundleSize
+  sdk: BundleSize
+  /** The SDK app over the base one */
+  added: BundleSize
+  /** The SDK's own modules, largest first */
+  modules: ModuleSize[]
+  /** Minified bytes of string and template literals in the SDK's output: error and log texts, mostly */
+  sdkStrings: number
+  /** Dependencies whose bytes differ between the apps, largest difference first */
+  packages: PackageDelta[]
+}
+
+interface Chunk {
+  code: string
+  map: SourceMapV3
+  /** Directory the chunk would be written to, which its map's sources are relative to */
+  dir: string
+}
+
+const gzip = (code: string): number => gzipSync(code, { level: 9 }).byteLength
+const brotli = (code: string): number => brotliCompressSync(code, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).byteLength
+
+async function buildApp (entry: string): Promise<Chunk[]> {
+  const output = await build({
+    configFile: false,
+    root: import.meta.dirname,
+    mode: 'production',
+    logLevel: 'warn',
+    publicDir: false,
+    build: { write: false, outDir, target: 'es2022', sourcemap: true, reportCompressedSize: false, rolldownOptions: { input: entry } }
+  })
+  const [result] = Array.isArray(output) ? output : [output]
+  if (!('output' in result)) throw new Error('vite returned a watcher, not a build')
+  return result.output.flatMap(item => item.type === 'chunk' && item.map != null
+    ? [{ code: item.code, map: item.map as unknown as SourceMapV3, dir: resolve(outDir, item.fileName, '..') }]
+    : [])
+}
+
+/** Sizes over all chunks, each compressed alone as it would be served */
+function size (chunks: Chunk[]): BundleSize {
+  return {
+    raw: chunks.reduce((sum, c) => sum + Buffer.byteLength(c.code), 0),
+    gzip: chunks.reduce((sum, c) => sum + gzip(c.code), 0),
+    brotli: chunks.reduce((sum, c) => sum + brotli(c.code), 0)
+  }
+}
+
+/** Minified bytes per source file (absolute path) over all chunks */
+function bySource (chunks: Chunk[]): Map<string, number> {
+  const total = new Map<string, number>()
+  for (const chunk of chunks) {
+    for (const [file, bytes] of bytesBySource(chunk.code, chunk.map, chunk.dir)) total.set(file, (total.get(file) ?? 0) + bytes)
+  }
+  return total
+}
+
+/** Bytes of string literals in the output of the files `include` accepts (a regex over minified code: close enough to size them) */
+function stringBytes (chunk: Chunk, include: (file: string) => boolean): number {
+  const lines = chunk.code.split('\n')
+  const code = spans(chunk.code, chunk.map)
+    .filter(span => span.source >= 0 && include(resolve(chunk.dir, chunk.map.sources[span.source])))
+    .map(span => lines[span.line].slice(span.start, span.end))
+    .join('')
+  return (code.match(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g) ?? []).reduce((sum, literal) => sum + Buffer.byteLength(literal), 0)
+}
+
+/** The npm package a file belongs to, or undefined for our own files */
+function packageOf (file: string): string | undefined {
+  const at = file.lastIndexOf('node_modules/')
+  if (at < 0) return undefined
+  const parts = file.slice(at + 'node_modules/'.length).split('/')
+  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]
+}
+
+function byPackage (sources: Map<string, number>): Map<string, number> {
+  const total = new Map<string, number>()
+  for (const [file, bytes] of sources) {
+    const name = packageOf(file) ?? (file.startsWith(join(root, 'src')) ? '(SDK: src/)' : '(app and bundler runtime)')
+    total.set(name, (total.get(name) ?? 0) + bytes)
+  }
+  return total
+}
+
+export async function bundleCost (): Promise<BundleResult> {
+  const baseChunks = await buildApp(join(import.meta.dirname, 'app-base.ts'))
+  const sdkChunks = await buildApp(join(import.meta.dirname, 'app-sdk.ts'))
+  const base = size(baseChunks)
+  const sdk = size(sdkChunks)
+  const sdkSources = bySource(sdkChunks)
+
+  const modules: ModuleSize[] = [...sdkSources]
+    .filter(([file]) => file.startsWith(join(root, 'src')))
+    .map(([file, minified]) => ({
+      module: relative(root, file),
+      minified,
+      gzip: sdkChunks.reduce((sum, c) => sum + gzip(c.code) - gzip(withoutSource(c.code, c.map, c.dir, file)), 0)
+    }))
+    .sort((a, b) => b.minified - a.minified)
+
+  const sdkStrings = sdkChunks.reduce((sum, c) => sum + stringBytes(c, file => file.startsWith(join(root, 'src'))), 0)
+
+  const basePackages = byPackage(bySource(baseChunks))
+  const sdkPackages = byPackage(sdkSources)
+  const packages = [...new Set([...basePackages.keys(), ...sdkPackages.keys()])]
+    .map(name => ({ name, base: basePackages.get(name) ?? 0, sdk: sdkPackages.get(name) ?? 0 }))
+    .filter(p => p.base !== p.sdk)
+    .sort((a, b) => (b.sdk - b.base) - (a.sdk - a.base))
+
+  return {
+    vite: viteVersion,
+    base,
+    sdk,
+    added: { raw: sdk.raw - base.raw, gzip: sdk.gzip - base.gzip, brotli: sdk.brotli - base.brotli },
+    modules,
+    sdkStrings,
+    packages
+  }
+}
+

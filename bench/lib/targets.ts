@@ -1,0 +1,155 @@
+/**
+ * The issue's targets, judged against one run. A missed target carries a
+ * note with what bounds it and what would move it, filled in with this run's
+ * own figures, so the note stays true when the numbers change.
+ */
+import { kB, ms, ratio } from './format.ts'
+import type { Results } from './results.ts'
+
+export interface Target {
+  name: string
+  measured: string
+  baseline: string
+  ratio: string
+  bound: string
+  met: boolean
+  /**
+   * The ratio of medians and the median of the round-by-round ratios fall on
+   * different sides of the bound: the verdict could flip on a rerun
+   */
+  unsettled?: boolean
+  /** When missed or unsettled: what bounds it, and what would move it */
+  note?: string
+}
+
+/** Whether a ratio of medians and the median of paired ratios disagree about `bound` */
+function unsettled (ofMedians: number, paired: number, bound: number): boolean {
+  return (ofMedians <= bound) !== (paired <= bound)
+}
+
+/** Says so when the two ways of taking the ratio disagree; empty otherwise */
+function unsettledNote (ofMedians: number, paired: number, bound: number): string {
+  if (!unsettled(ofMedians, paired, bound)) return ''
+  return `The ratio of medians is ${ratio(ofMedians)} but taken round by round it is ${ratio(paired)}: this run cannot settle it, and a rerun may land on either side. `
+}
+
+function warmTarget (r: NonNullable<Results['firstPeer']>): Target {
+  const bound = 0.1 * r.cold.median
+  const { warm, floor, cold } = r.phases
+  const opening = warm.seqRead ?? 0
+  const alone = opening >= bound
+    ? `Opening IndexedDB alone (${ms(opening)}) takes longer than the whole bound of ${ms(bound)}. `
+    : floor.started + r.warmParts.verify >= bound
+      ? `libp2p's own start and the verification together (${ms(floor.started + r.warmParts.verify)}) take longer than the whole bound of ${ms(bound)}. `
+      : ''
+  return {
+    name: 'Time to first peer, warm ≤ 0.1 × cold',
+    measured: `warm ${ms(r.warm.median)}`,
+    baseline: `cold ${ms(r.cold.median)}`,
+    ratio: ratio(r.warmVsCold),
+    bound: `≤ 0.10× (${ms(bound)})`,
+    met: r.warmVsCold <= 0.1,
+    unsettled: unsettled(r.warmVsCold, r.pairedWarmVsCold.median, 0.1),
+    note: `${unsettledNote(r.warmVsCold, r.pairedWarmVsCold.median, 0.1)}` +
+      'A warm start is the SDK\'s start() reading its IndexedDB cache, then verifying every cached record, then announcing them: ' +
+      `the first cache read (which opens the database) finished at ${ms(warm.seqRead)}, the registrations at ${ms(warm.registrationsRead)}; ` +
+      `verifying the ${r.peers} cached records takes ${ms(r.warmParts.verify)} on its own (reading them again, with the database open, ${ms(r.warmParts.cacheRead)}); ` +
+      `and a bare libp2p node's own start() takes ${ms(floor.started)}. ${alone}` +
+      `The cold start it is compared with runs on loopback (${ms(cold.connected)} to a connection), where the network costs almost nothing; ` +
+      'against a point a few round trips away the cold start grows by every round trip and the warm one does not. ' +
+      'What would move it: announce cached peers as soon as they are read and verify them after (they were verified before they were cached, in storage only this origin can write), ' +
+      'or verify one by one and announce each as it passes rather than after all of them; open IndexedDB before libp2p starts (the SDK opens it inside start()).'
+  }
+}
+
+function coldTarget (r: NonNullable<Results['firstPeer']>): Target {
+  const { floor, cold } = r.phases
+  return {
+    name: 'Time to first peer, cold ≤ 1.25 × floor',
+    measured: `cold ${ms(r.cold.median)}`,
+    baseline: `floor ${ms(r.floor.median)}`,
+    ratio: ratio(r.coldVsFloor),
+    bound: `≤ 1.25× (${ms(1.25 * r.floor.median)})`,
+    met: r.coldVsFloor <= 1.25,
+    unsettled: unsettled(r.coldVsFloor, r.pairedColdVsFloor.median, 1.25),
+    note: `${unsettledNote(r.coldVsFloor, r.pairedColdVsFloor.median, 1.25)}The SDK reads its cache inside start() (done at ${ms(cold.registrationsRead)}), so libp2p's start() resolves at ${ms(cold.started)} instead of ${ms(floor.started)} ` +
+      `and the first connection opens at ${ms(cold.connected)} instead of ${ms(floor.connected)}; then the whole page of ${r.peers} records is verified before the first peer is announced ` +
+      `(about ${ms(r.warmParts.verify)} for 100 records in this browser). ` +
+      'What would move it: send the first DISCOVER without waiting for the cache read, and announce each registration as soon as its own record verifies.'
+  }
+}
+
+function bundleTarget (r: NonNullable<Results['bundle']>): Target {
+  const top = r.modules.slice(0, 3).map(m => `${m.module} ${kB(m.gzip)}`).join(', ')
+  const deps = r.packages.filter(p => !p.name.startsWith('(') && p.sdk - p.base > 100).map(p => `${p.name} ${kB(p.sdk - p.base)} minified`).join(', ')
+  const own = r.modules.reduce((sum, m) => sum + m.minified, 0)
+  return {
+    name: 'Bundle: the SDK adds ≤ 8 kB gzipped',
+    measured: `+${kB(r.added.gzip)} gzip (+${kB(r.added.brotli)} brotli)`,
+    baseline: `app without it ${kB(r.base.gzip)} gzip`,
+    ratio: ratio(r.sdk.gzip / r.base.gzip),
+    bound: '≤ 8.0 kB',
+    met: r.added.gzip <= 8000,
+    note: `Bounded by the SDK's own code, ${kB(own)} minified; the largest modules by the gzip bytes the bundle would lose without them: ${top}. ` +
+      `Dependencies it adds: ${deps === '' ? 'none of note' : deps}. ` +
+      `String literals (error and log texts, mostly) are ${kB(r.sdkStrings)} of the minified SDK, and the minifier keeps every class member's name. ` +
+      'What would move it: split the discovery service module, by far the largest, so an app that only discovers does not ship registration and cache code; ' +
+      'make private members `#private` (minifiers rename those); shorter error and log texts; a hand-written codec for the five messages instead of the generated one with its streaming decoders.'
+  }
+}
+
+function scaleTarget (r: NonNullable<Results['scale']>): Target {
+  const largest = r.rows[r.rows.length - 1]
+  const smallest = r.rows[0]
+  const worst = Math.max(r.firstPageRatio, r.cookiePageRatio)
+  return {
+    name: `DISCOVER p50 at ${largest.registrations / 1000}k ≤ 1.5 × at ${smallest.registrations / 1000}k`,
+    measured: `${ms(largest.firstPage.median)} first page, ${ms(largest.cookiePage.median)} from a cookie`,
+    baseline: `${ms(smallest.firstPage.median)}, ${ms(smallest.cookiePage.median)}`,
+    ratio: `${ratio(r.firstPageRatio)}, ${ratio(r.cookiePageRatio)}`,
+    bound: '≤ 1.50×',
+    met: worst <= 1.5,
+    note: `The point's handler alone went from ${Math.round(smallest.handlerFirstPage.median)} to ${Math.round(largest.handlerFirstPage.median)} µs (first page) and ` +
+      `${Math.round(smallest.handlerCookiePage.median)} to ${Math.round(largest.handlerCookiePage.median)} µs (from a cookie): if those grew, the store's page lookup is what grows with the namespace; ` +
+      'if they did not, the difference is transport noise and a rerun on a quieter machine will tell.'
+  }
+}
+
+function hiddenDiscoverTarget (r: NonNullable<Results['background']>): Target {
+  const hidden = r.rows.reduce((sum, row) => sum + row.hidden.discover, 0)
+  const visible = r.rows.map(row => row.visible.discover).join(' / ')
+  return {
+    name: 'Background, 1 h hidden: no DISCOVER',
+    measured: `${hidden} DISCOVER (TTLs ${r.rows.map(row => `${row.ttl} s`).join(', ')})`,
+    baseline: `${visible} in the same hour visible`,
+    ratio: '—',
+    bound: '0',
+    met: hidden === 0,
+    note: 'DISCOVER requests were sent while the page was hidden: the poll task must wait for a visible page (the scheduler\'s whileHidden: false).'
+  }
+}
+
+function refreshTarget (r: NonNullable<Results['background']>): Target {
+  const sent = r.rows.map(row => row.hidden.register).join(' / ')
+  const due = r.rows.map(row => row.refreshesDue).join(' / ')
+  return {
+    name: 'Background, 1 h hidden: REGISTER refreshes exactly as the granted TTL requires',
+    measured: `${sent} REGISTER`,
+    baseline: `${due} refresh deadlines (TTL ${r.rows.map(row => `${row.ttl} s`).join(' / ')})`,
+    ratio: '—',
+    bound: 'equal, each on its deadline, never lapsed',
+    met: r.rows.every(row => row.refreshesOnTime),
+    note: 'A REGISTER came early, late or extra, or a registration lapsed while hidden: see the background table for the TTL it happened at.'
+  }
+}
+
+/** Every target this run can judge, in the issue's order */
+export function judge (results: Results): Target[] {
+  const targets: Target[] = []
+  if (results.firstPeer != null) targets.push(warmTarget(results.firstPeer), coldTarget(results.firstPeer))
+  if (results.bundle != null) targets.push(bundleTarget(results.bundle))
+  if (results.scale != null) targets.push(scaleTarget(results.scale))
+  if (results.background != null) targets.push(hiddenDiscoverTarget(results.background), refreshTarget(results.background))
+  // a note is for what was missed or is unsettled
+  return targets.map(t => t.met && t.unsettled !== true ? { ...t, note: undefined } : t)
+}
