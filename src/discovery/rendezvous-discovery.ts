@@ -973,7 +973,6 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     if (sawSelf || !registeredBefore || !this.selfSeen.has(key) || !this.registered.has(namespace) || this.isLeaving()) return
     this.log('%p no longer holds our registration in %s; registering again', point.id, namespace)
     this.selfSeen.delete(key)
-    this.registerSoon(point, namespace)
   }
 
   /** Verified registrations from one point into the view, telling listeners what changed */

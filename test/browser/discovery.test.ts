@@ -55,7 +55,7 @@ async function browserNode (init: Partial<RendezvousDiscoveryInit>, options: Nod
     streamMuxers: [yamux()],
     // the point is on ws://127.0.0.1, which browsers' libp2p refuses by default
     connectionGater: { denyDialMultiaddr: () => false },
-    logger: options.logger ?? relayLogger(),
+    ...(options.logger != null ? { logger: options.logger } : {}),
     services: {
       identify: identify(),
       rendezvous: rendezvousDiscovery({ points: [POINT], ...init })
@@ -86,19 +86,6 @@ async function registered (node: Node): Promise<RegistrationState> {
 /** What the node with `peerId` keeps in IndexedDB for `ns`, read straight from the database */
 async function cachedIn (peerId: PeerId, ns: string): Promise<Array<{ peerId: string, expiresAt: number }> | undefined> {
   return get(['ns', ns], createStore(`libp2p-rendezvous/${peerId.toString()}`, 'registrations'))
-}
-
-function relayLogger (): ComponentLogger {
-  const logger = defaultLogger()
-  const t0 = performance.now()
-  return {
-    forComponent (name) {
-      const log = logger.forComponent(name)
-      if (!name.includes('circuit-relay') && !name.includes('identify')) return log
-      const wrap = (f: any): any => { const w = (fmt: any, ...args: any[]) => { console.info('RELAY', Math.round(performance.now()), name, String(fmt), args.map(a => String(a?.message ?? a)).join(' ').slice(0, 200)) }; w.enabled = true; w.error = w; w.trace = () => {}; w.newScope = () => w; return w }
-      return wrap(log)
-    }
-  }
 }
 
 /** Log lines of the discovery service; every other component logs as usual */

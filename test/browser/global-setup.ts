@@ -28,6 +28,8 @@ export default async function setup (project: TestProject): Promise<() => Promis
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    // every browser node dials from 127.0.0.1, which libp2p would otherwise rate-limit as one busy host
+    connectionManager: { inboundConnectionThreshold: Infinity, maxIncomingPendingConnections: 256 },
     services: {
       identify: identify(),
       relay: circuitRelayServer({ reservations: { maxReservations: 256 } }),
