@@ -198,7 +198,11 @@ export interface RendezvousDiscovery extends TypedEventTarget<RendezvousDiscover
    * retried in the background all the same.
    */
   register(namespace: string, options?: RegisterOptions): Promise<number>
-  /** Stop refreshing `namespace` and send UNREGISTER to every point (it has no answer to wait for) */
+  /**
+   * Stop refreshing `namespace` and send UNREGISTER to every point. It has no
+   * answer, so this resolves once each point has closed the stream (it does
+   * after reading the request), or the request timed out.
+   */
   unregister(namespace: string, options?: AbortOptions): Promise<void>
   /**
    * One DISCOVER (one page, no cookie) at every point, merged: each peer
@@ -207,8 +211,9 @@ export interface RendezvousDiscovery extends TypedEventTarget<RendezvousDiscover
   discover(namespace: string, options?: Omit<DiscoverOptions, 'cookie'>): Promise<DiscoveredPeer[]>
   /**
    * Every peer registered in `namespace`, walking each point page by page
-   * with cookies to the end; points are asked at once. A peer is yielded
-   * again only when a later page or point has a newer record of it.
+   * with cookies to the end, or to `maxPages` pages (the service's `maxPages`
+   * unless given); points are asked at once. A peer is yielded again only
+   * when a later page or point has a newer record of it.
    */
   discoverAll(namespace: string, options?: Omit<DiscoverAllOptions, 'cookie'>): AsyncGenerator<DiscoveredPeer, void, undefined>
   /**

@@ -56,7 +56,6 @@ interface WalkInit {
   onPeers?(peers: DiscoveredPeer[]): void
 }
 
-
 interface Settings {
   ttl: number
   refreshRatio: number
@@ -120,7 +119,7 @@ const EXPIRE_TASK = 'expire'
  *
  * The pieces: `RendezvousClient` speaks the protocol, `DeadlineScheduler`
  * decides when (absolute deadlines, paused discovery while hidden),
- * `PeerView` and `RegistrationBook` hold state, the cache persists it. This
+ * `PeerView`, `RegistrationBook` and `PointBook` hold state, the cache persists it. This
  * class wires them together and owns the lifecycle: nothing runs before
  * `afterStart()`, and after `stop()` no timer, event or request remains.
  */
@@ -973,6 +972,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     if (sawSelf || !registeredBefore || !this.selfSeen.has(key) || !this.registered.has(namespace) || this.isLeaving()) return
     this.log('%p no longer holds our registration in %s; registering again', point.id, namespace)
     this.selfSeen.delete(key)
+    this.registerSoon(point, namespace)
   }
 
   /** Verified registrations from one point into the view, telling listeners what changed */

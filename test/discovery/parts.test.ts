@@ -4,6 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import { Backoff } from '../../src/discovery/backoff.ts'
 import { PeerView } from '../../src/discovery/peer-view.ts'
+import { isPointFailure, PointBook } from '../../src/discovery/point-book.ts'
 import { parsePoints } from '../../src/discovery/points.ts'
 import { documentVisibility } from '../../src/discovery/visibility.ts'
 import type { PageLifecycleEvent } from '../../src/index.ts'
@@ -88,6 +89,52 @@ describe('peer view', () => {
   })
 })
 
+describe('peer view shares', () => {
+  it('each point brings in at most its share of peers; a peer that leaves frees its place, and peers already in stay updatable', async () => {
+    const view = new PeerView(2)
+    const sighting = async (point: string): Promise<Sighting> => ({
+      id: await peerId(), multiaddrs: [], seq: 1n, signedPeerRecord: new Uint8Array([1]), source: 'network', points: [[point, 10_000]]
+    })
+    const [a1, a2, a3] = [await sighting('a'), await sighting('a'), await sighting('a')]
+    expect([view.upsert('ns', a1).change, view.upsert('ns', a2).change, view.upsert('ns', a3).change]).toEqual(['added', 'added', 'full'])
+    // another point still has room, and what a full point returns of known peers still counts
+    expect(view.upsert('ns', await sighting('b')).change).toBe('added')
+    expect(view.upsert('ns', { ...a1, seq: 2n }).change).toBe('updated')
+    expect(view.peers('ns', 0)).toHaveLength(3)
+    view.reconcile('ns', 'a', new Set([a1.id.toString()]))
+    expect(view.upsert('ns', a3).change).toBe('added')
+  })
+})
+
+describe('point book', () => {
+  it('connecting, ok, error: tells only of changes, and a disconnection of a working point', async () => {
+    const book = new PointBook()
+    const point = await peerId()
+    book.reset([point], 0)
+    expect(book.all().map(s => s.status)).toEqual(['connecting'])
+    expect(book.success(point, 1)?.status).toBe('ok')
+    expect(book.success(point, 2)).toBeUndefined()
+    expect(book.get(point)?.lastSuccessAt).toBe(2)
+    const failed = book.failure(point, Object.assign(new Error('down'), { name: 'DialError' }), 3, 10)
+    expect(failed).toMatchObject({ status: 'error', errorName: 'DialError', error: 'down', retryAt: 10, lastSuccessAt: 2 })
+    expect(book.failure(point, Object.assign(new Error('down'), { name: 'DialError' }), 4, 10)).toBeUndefined()
+    expect(book.disconnected(point, 5)).toBeUndefined()
+    expect(book.success(point, 6)?.status).toBe('ok')
+    expect(book.disconnected(point, 7)?.status).toBe('connecting')
+    expect(book.connected(point, 8)?.status).toBe('ok')
+  })
+
+  it('refusals are answers: only failures of the point itself count', () => {
+    expect(isPointFailure({ name: 'InvalidTTLError' })).toBe(false)
+    expect(isPointFailure({ name: 'NotAuthorizedError' })).toBe(false)
+    expect(isPointFailure({ name: 'NoAddressesError' })).toBe(false)
+    expect(isPointFailure({ name: 'UnavailableError' })).toBe(true)
+    expect(isPointFailure({ name: 'InternalError' })).toBe(true)
+    expect(isPointFailure({ name: 'TimeoutError' })).toBe(true)
+    expect(isPointFailure(new Event('error'))).toBe(true)
+  })
+})
+
 describe('document visibility', () => {
   function page (): { doc: EventTarget & { visibilityState: DocumentVisibilityState }, win: EventTarget, events: PageLifecycleEvent[], stop(): void, visible(): boolean } {
     const doc = Object.assign(new EventTarget(), { visibilityState: 'visible' as DocumentVisibilityState })
@@ -102,7 +149,7 @@ describe('document visibility', () => {
     return Object.assign(new Event(type), { persisted })
   }
 
-  it('maps visibility, freeze/resume, network and bfcache events to what timers need', () => {
+  it('maps visibility, freeze/resume, network, bfcache and unload events to what timers need', () => {
     const p = page()
     p.doc.visibilityState = 'hidden'
     p.doc.dispatchEvent(new Event('visibilitychange'))
@@ -112,14 +159,16 @@ describe('document visibility', () => {
     p.win.dispatchEvent(transition('pagehide', true))
     p.win.dispatchEvent(transition('pageshow', true))
     p.win.dispatchEvent(transition('pageshow', false))
+    p.win.dispatchEvent(new Event('beforeunload'))
     p.win.dispatchEvent(transition('pagehide', false))
     p.doc.visibilityState = 'visible'
     p.doc.dispatchEvent(new Event('visibilitychange'))
-    expect(p.events).toEqual(['hidden', 'resume', 'resume', 'resume', 'exit', 'visible'])
+    expect(p.events).toEqual(['hidden', 'resume', 'resume', 'resume', 'leave', 'exit', 'visible'])
 
     p.stop()
     p.doc.dispatchEvent(new Event('visibilitychange'))
-    expect(p.events).toHaveLength(6)
+    p.win.dispatchEvent(new Event('beforeunload'))
+    expect(p.events).toHaveLength(7)
   })
 
   it('outside a page, is always visible', () => {

@@ -218,7 +218,8 @@ describe('hostile answers to the SDK', () => {
   })
 
   const random = new Random(7)
-  const broken: Array<{ name: string, reply: (request: Request) => Reply, errors: string[] }> = [
+  /** `asked`: how many `discover()` calls to make on top of the background work, each of which the hostile point answers its way */
+  const broken: Array<{ name: string, reply: (request: Request) => Reply, errors: string[], asked: number }> = [
     {
       name: 'garbage frames',
       // half behind a length prefix that fits, half raw bytes (whatever prefix they spell)
@@ -226,34 +227,43 @@ describe('hostile answers to the SDK', () => {
         const body = random.bytes(1 + random.int(200))
         return { bytes: random.next() < 0.5 ? frame(body) : body }
       },
-      errors: ['InvalidMessageError', 'InvalidDataLengthError', 'UnexpectedEOFError', 'NoResponseError', 'TimeoutError', 'AbortError']
+      errors: ['InvalidMessageError', 'InvalidDataLengthError', 'UnexpectedEOFError', 'NoResponseError', 'TimeoutError', 'AbortError'],
+      asked: 1000
     },
     {
       name: 'a frame over the size cap',
       reply: () => ({ bytes: Uint8Array.from([...varint(MAX_RESPONSE_SIZE + 1), ...random.bytes(1024)]) }),
-      errors: ['InvalidDataLengthError']
+      errors: ['InvalidDataLengthError'],
+      asked: 100
     },
     {
       name: 'an answer of the wrong kind',
       reply: request => ({ message: request.type === 'REGISTER' ? discoverOk([], cookieOf(1)) : registerOk(7200) }),
-      errors: ['InvalidMessageError']
+      errors: ['InvalidMessageError'],
+      asked: 200
     },
-    { name: 'silence, with the stream left open', reply: () => 'silent', errors: ['TimeoutError', 'AbortError'] },
-    { name: 'the stream closed without a word', reply: () => 'close', errors: ['NoResponseError'] },
-    { name: 'the stream reset', reply: () => 'reset', errors: ['StreamResetError'] }
+    // each of these waits out the (real) timeout, so fewer
+    { name: 'silence, with the stream left open', reply: () => 'silent', errors: ['TimeoutError', 'AbortError'], asked: 10 },
+    { name: 'the stream closed without a word', reply: () => 'close', errors: ['NoResponseError'], asked: 200 },
+    { name: 'the stream reset', reply: () => 'reset', errors: ['StreamResetError'], asked: 200 }
   ]
 
-  for (const { name, reply, errors } of broken) {
+  for (const { name, reply, errors, asked } of broken) {
     it(`${name}: the point is reported failing, with backoff, and the honest one keeps serving`, async () => {
       const r = await rig(always(reply))
       const states = recordEvents(r.node.service, 'point:update')
       await started(r.node)
       await rounds(r, 6)
 
+      // asked directly too: every round still merges in what the honest point has
+      for (let i = 0; i < asked; i++) {
+        expect(ids(await r.node.service.discover('app'))).toContain(r.honestPeer.toString())
+      }
+      await until(() => r.hostile.live === 0)
+
       const state = r.node.service.getPoints().find(s => s.point.equals(r.hostile.id))!
       expect(state.status).toBe('error')
       expect(errors).toContain(state.errorName)
-      expect(state.retryAt).toBeGreaterThan(r.clock.now())
       const failed = r.node.service.getRegistrations().find(s => s.point.equals(r.hostile.id))!
       expect(failed.status).toBe('error')
       expect(errors).toContain(failed.errorName)
@@ -266,6 +276,17 @@ describe('hostile answers to the SDK', () => {
       })
     })
   }
+
+  it('a point that takes registrations but fails every DISCOVER is reported failing all the same', async () => {
+    const r = await rig(discovering(() => 'reset'))
+    await started(r.node)
+    await rounds(r, 3)
+    expect(r.node.service.getRegistrations().find(s => s.point.equals(r.hostile.id))?.status).toBe('registered')
+    const state = r.node.service.getPoints().find(s => s.point.equals(r.hostile.id))!
+    expect(state).toMatchObject({ status: 'error', errorName: 'StreamResetError' })
+    expect(state.retryAt).toBeGreaterThan(r.clock.now())
+    await honestStillServes(r)
+  })
 
   it('a point that always has another full page: every walk stops at maxPages, and more than asked is not read', async () => {
     const pool = await mint(400)
