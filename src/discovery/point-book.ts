@@ -74,10 +74,14 @@ export class PointBook {
     return this.set(point, { status: 'ok', lastSuccessAt: now, updatedAt: now })
   }
 
-  /** A request failed; `retryAt` is when the one that failed runs again, if it does */
+  /**
+   * A request failed; `retryAt` is when the one that failed runs again. One
+   * that is not retried (a caller's) leaves a retry still to come in place.
+   */
   failure (point: PeerId, err: any, now: number, retryAt?: number): PointState | undefined {
     const state = this.states.get(key(point))
     if (state == null) return undefined
+    retryAt ??= state.retryAt != null && state.retryAt > now ? state.retryAt : undefined
     const error = String(err?.message ?? err)
     const errorName = err?.name
     if (state.status === 'error' && state.error === error && state.errorName === errorName && state.retryAt === retryAt) return undefined

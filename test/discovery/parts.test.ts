@@ -118,6 +118,8 @@ describe('point book', () => {
     const failed = book.failure(point, Object.assign(new Error('down'), { name: 'DialError' }), 3, 10)
     expect(failed).toMatchObject({ status: 'error', errorName: 'DialError', error: 'down', retryAt: 10, lastSuccessAt: 2 })
     expect(book.failure(point, Object.assign(new Error('down'), { name: 'DialError' }), 4, 10)).toBeUndefined()
+    // a failure nothing retries keeps the retry still to come
+    expect(book.failure(point, new Error('gone'), 4)).toMatchObject({ error: 'gone', retryAt: 10 })
     expect(book.disconnected(point, 5)).toBeUndefined()
     expect(book.success(point, 6)?.status).toBe('ok')
     expect(book.disconnected(point, 7)?.status).toBe('connecting')

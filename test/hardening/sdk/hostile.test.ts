@@ -264,6 +264,7 @@ describe('hostile answers to the SDK', () => {
       const state = r.node.service.getPoints().find(s => s.point.equals(r.hostile.id))!
       expect(state.status).toBe('error')
       expect(errors).toContain(state.errorName)
+      expect(state.retryAt).toBeGreaterThan(r.clock.now())
       const failed = r.node.service.getRegistrations().find(s => s.point.equals(r.hostile.id))!
       expect(failed.status).toBe('error')
       expect(errors).toContain(failed.errorName)
