@@ -30,7 +30,8 @@ export default defineConfig({
   },
   webServer: {
     name: 'demo',
-    command: 'node scripts/demo.mjs --preview --port 4173 --ns e2e',
+    // E2E_PORT lets two checkouts on one machine run their end-to-end tests at once
+    command: `node scripts/demo.mjs --preview --port ${process.env.E2E_PORT ?? 4173} --ns e2e`,
     wait: { stdout: /Rendezvous point: (?<rendezvous_point>\S+)[\s\S]*Demo page: +(?<demo_url>http\S+)/ },
     stdout: 'ignore',
     stderr: 'pipe',

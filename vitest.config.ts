@@ -16,7 +16,7 @@ export default defineConfig({
           exclude: ['test/browser/**', 'test/e2e/**'],
           environment: 'node',
           pool: 'forks',
-          setupFiles: ['src/cli/node-compat.ts']
+          setupFiles: ['src/node/compat.ts']
         }
       },
       {

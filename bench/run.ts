@@ -9,7 +9,7 @@
  * Runs under `node --expose-gc` (the memory benchmark needs a settled heap).
  * Progress goes to stderr, the report to stdout.
  */
-import '../src/cli/node-compat.ts'
+import '../src/node/compat.ts'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'

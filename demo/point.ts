@@ -18,7 +18,7 @@
  * are dropped then, instead of lingering until their TTL runs out; a tab that
  * closes does try to UNREGISTER, but it is often torn down before it can.
  */
-import '../src/cli/node-compat.ts'
+import '../src/node/compat.ts'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'

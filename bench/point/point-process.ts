@@ -10,7 +10,7 @@
  * answers `'cpu'` with its `process.cpuUsage()`, and stops when the channel
  * closes.
  */
-import '../../src/cli/node-compat.ts'
+import '../../src/node/compat.ts'
 import { openStore } from '../../src/server/index.ts'
 import { pointNode } from '../lib/nodes.ts'
 

@@ -5,7 +5,7 @@
  * they would in production. Its address reaches the tests through
  * `inject('rendezvousPoint')`.
  */
-import '../../src/cli/node-compat.ts'
+import '../../src/node/compat.ts'
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
