@@ -21,7 +21,7 @@ import { statusToError } from '../errors.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { encodePeerInfo, readRecordField } from './peer-info.ts'
 import type { RecordField, Schema } from './peer-info.ts'
-import type { ResponseStatusName } from '../errors.ts'
+import type { RendezvousError, ResponseStatusName } from '../errors.ts'
 import type { PeerInfo } from '@libp2p/interface'
 
 export { Message }
@@ -128,6 +128,25 @@ export function parseRegisterResponse (message: Message, schema?: Schema): numbe
   const response = expectResponse(message, 'registerResponse', Message.MessageType.REGISTER_RESPONSE)
   throwIfNotOk(response.status, response.statusText, schema)
   return toNumber(response.ttl)
+}
+
+/**
+ * What points of the pre-2020 schema answer a spec REGISTER: they read our
+ * envelope as a PeerInfo, its public key as the peer id. py-libp2p then finds
+ * that id is not ours; berty's and go's find it is no peer id at all.
+ */
+const PEER_INFO_REFUSALS: ReadonlyArray<{ name: string, statusText: string }> = [
+  { name: 'NotAuthorizedError', statusText: 'Peer can only register itself' },
+  { name: 'InvalidSignedPeerRecordError', statusText: 'bad peer id' }
+]
+
+/**
+ * Whether a refusal of a REGISTER that carried our own, valid signed record
+ * shows a point of the pre-2020 schema, to be sent a PeerInfo instead. A
+ * spec point says neither of these about a record of the registering peer.
+ */
+export function isPeerInfoRefusal (err: unknown): boolean {
+  return PEER_INFO_REFUSALS.some(({ name, statusText }) => (err as RendezvousError | undefined)?.name === name && (err as RendezvousError).statusText === statusText)
 }
 
 export function parseDiscoverResponse (message: Message, namespace?: string): DiscoverPage {

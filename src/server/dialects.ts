@@ -14,30 +14,29 @@
  * 2. the agent the peer announced in identify: py-libp2p, every release to
  *    date, speaks only the pre-2020 schema, so a py client that only
  *    discovers is still answered in PeerInfo. A DISCOVER can beat the
- *    point's identify of a new connection (a fast client's first one does),
- *    so while that identify is still running, the DISCOVER waits for it;
+ *    point's identify of a new connection (a fast client's first one does,
+ *    at times before identify has even opened its stream), so in a
+ *    connection's first moments a DISCOVER waits for that identify;
  * 3. otherwise, the spec.
  * What a connection said is kept per connection, weakly: it goes when the
  * connection goes, so the point holds nothing for peers that have left.
  */
 import { second } from '../constants.ts'
+import { IdentifyWait } from './identify-wait.ts'
+import type { IdentifyWaitComponents } from './identify-wait.ts'
 import type { Request, SubscribeRequest } from '../protocol/messages.ts'
 import type { Schema } from '../protocol/peer-info.ts'
-import type { AbortOptions, Connection, IdentifyResult, Libp2pEvents, PeerStore, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { Connection, PeerStore } from '@libp2p/interface'
 
 /** Agents that speak only the pre-2020 schema, as identify announces them */
 const PEER_INFO_AGENTS = [/^py-libp2p\//]
 
-/** The identify protocol, under any prefix */
-const IDENTIFY_PROTOCOL = /\/id\/1\.0\.0$/
-
-/** Milliseconds a DISCOVER waits at most for the point's identify of its peer */
+/** Milliseconds from a connection's opening during which a DISCOVER may wait for the point's identify of its peer */
 export const IDENTIFY_WAIT = 2 * second
 
-export interface DialectsComponents {
+export interface DialectsComponents extends IdentifyWaitComponents {
   /** Where identify leaves the agent of each peer; without it, agents are not consulted */
   peerStore?: PeerStore
-  events?: TypedEventTarget<Libp2pEvents>
 }
 
 const decoder = new TextDecoder()
@@ -45,35 +44,34 @@ const decoder = new TextDecoder()
 export class Dialects {
   private readonly components: DialectsComponents
   private readonly spoken = new WeakMap<Connection, Schema>()
-  /** Connections whose identify a DISCOVER has waited for already: once is enough */
-  private readonly waited = new WeakSet<Connection>()
+  private readonly identify: IdentifyWait
 
   constructor (components: DialectsComponents) {
     this.components = components
+    this.identify = new IdentifyWait(components, IDENTIFY_WAIT)
   }
 
   /**
    * Note what `request` shows of the schema its connection speaks, and
    * resolve with the schema it is in (REGISTER) or is to be answered in
    */
-  async schemaOf (request: Request | SubscribeRequest, connection: Connection, options: AbortOptions = {}): Promise<Schema> {
+  async schemaOf (request: Request | SubscribeRequest, connection: Connection): Promise<Schema> {
     if (request.type === 'REGISTER' && request.record != null) {
       this.spoken.set(connection, request.record.kind === 'envelope' ? 'signed-record' : 'peer-info')
     } else if (request.type === 'DISCOVER_SUBSCRIBE') {
       this.spoken.set(connection, 'peer-info')
     }
     // only a DISCOVER's answer depends on it; nothing else is worth a look-up
-    return request.type === 'DISCOVER' ? this.of(connection, options) : this.spoken.get(connection) ?? 'signed-record'
+    return request.type === 'DISCOVER' ? this.of(connection) : this.spoken.get(connection) ?? 'signed-record'
   }
 
   /** The schema to answer the connection's peer in */
-  private async of (connection: Connection, options: AbortOptions): Promise<Schema> {
+  private async of (connection: Connection): Promise<Schema> {
     const spoken = this.spoken.get(connection)
     if (spoken != null) return spoken
     let agent = await this.agent(connection)
-    if (agent == null && !this.waited.has(connection)) {
-      this.waited.add(connection)
-      await this.identified(connection, options)
+    if (agent == null) {
+      await this.identify.settled(connection)
       agent = await this.agent(connection)
     }
     return agent != null && PEER_INFO_AGENTS.some(pattern => pattern.test(agent)) ? 'peer-info' : 'signed-record'
@@ -87,41 +85,5 @@ export class Dialects {
       // a peer the store has never seen
       return undefined
     }
-  }
-
-  /**
-   * Resolves once the identify the point runs on `connection` has an
-   * outcome: the peer is identified, or every stream it could be running on
-   * failed (the peer does not speak identify), or IDENTIFY_WAIT is up. At
-   * once when no such stream is open: identify has finished, or the point
-   * does not run it.
-   */
-  private async identified (connection: Connection, options: AbortOptions): Promise<void> {
-    const { events } = this.components
-    if (events == null) return
-    // an outbound stream still negotiating ('' protocol) may be identify's
-    const candidates = connection.streams.filter(s => s.direction === 'outbound' && s.status === 'open' && (s.protocol === '' || IDENTIFY_PROTOCOL.test(s.protocol)))
-    if (candidates.length === 0) return
-
-    const signal = AbortSignal.any([AbortSignal.timeout(IDENTIFY_WAIT), ...(options.signal != null ? [options.signal] : [])])
-    await new Promise<void>(resolve => {
-      const done = (): void => {
-        events.removeEventListener('peer:identify', onIdentify)
-        candidates.forEach(stream => { stream.removeEventListener('close', onClose) })
-        signal.removeEventListener('abort', done)
-        resolve()
-      }
-      const onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-        if (evt.detail.connection === connection) done()
-      }
-      // a stream that closed cleanly may have been identify's, whose result follows it; one that failed was no answer
-      const onClose = (): void => {
-        if (candidates.every((s: Stream) => s.status !== 'open' && s.status !== 'closed')) done()
-      }
-      events.addEventListener('peer:identify', onIdentify)
-      candidates.forEach(stream => { stream.addEventListener('close', onClose) })
-      signal.addEventListener('abort', done)
-      if (signal.aborted) done()
-    })
   }
 }
