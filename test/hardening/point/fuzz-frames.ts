@@ -3,23 +3,26 @@
  *
  * A session is what one stream carries: a few pieces, each a length-prefixed
  * frame or a broken prefix. Every piece says what the point owes it:
- * - 'answer': a REGISTER or DISCOVER it understood, which gets exactly one
- *   response of the matching type;
+ * - 'answer': a REGISTER, DISCOVER or DISCOVER_SUBSCRIBE it understood,
+ *   which gets exactly one response of the matching type;
  * - 'silent': an UNREGISTER, which gets none;
  * - 'reset': a frame that is no request (undecodable, unknown type, a
  *   response), or a prefix announcing more than the point reads, or longer
  *   than such a length needs: the point resets the stream and reads no more;
  * - 'eof': a frame cut short by the end of the stream: the point closes.
+ * REGISTERs carry signed records and, as pre-2020 clients send them,
+ * PeerInfos (see fuzz-peer-info.ts), good and hostile.
  * The framing verdicts follow from how each piece was built; a body's
  * verdict comes from decoding it the way the point does, so the fuzzer can
  * never expect an answer to something that is not a request.
  */
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { Message, parseRequest } from '../../../src/protocol/messages.ts'
+import { Message, parseRequest, parseSubscribeRequest } from '../../../src/protocol/messages.ts'
 import { LEGACY_ROUTING_STATE, newKey, signRecord, tamper } from '../../fixtures/records.ts'
 import { readFields, varint } from '../../fixtures/wire.ts'
+import { hostilePeerInfo, ownPeerInfo } from './fuzz-peer-info.ts'
 import type { Random } from './support.ts'
-import type { Request } from '../../../src/protocol/messages.ts'
+import type { Request, SubscribeRequest } from '../../../src/protocol/messages.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 const encoder = new TextEncoder()
@@ -68,7 +71,9 @@ interface Schema { [no: number]: Schema | undefined }
 const PUBLIC_KEY: Schema = {}
 const PEER_RECORD: Schema = { 3: {} }
 const ENVELOPE: Schema = { 1: PUBLIC_KEY, 3: PEER_RECORD }
-const MESSAGE: Schema = { 2: { 2: ENVELOPE }, 4: {}, 5: {} }
+const MESSAGE: Schema = { 2: { 2: ENVELOPE }, 4: {}, 5: {}, 100: {} }
+/** The same with the pre-2020 REGISTER, whose field 2 is a PeerInfo (id, addresses) */
+const PEER_INFO_MESSAGE: Schema = { ...MESSAGE, 2: { 2: {} } }
 
 function parse (bytes: Uint8Array, schema: Schema): Field[] {
   return readFields(bytes).map(({ field: no, value }) => {
@@ -114,6 +119,8 @@ export interface FuzzPeer {
   records: Uint8Array[]
   /** Its own record under rust's legacy routing-state names */
   legacy: Uint8Array
+  /** Its own PeerInfo, as a pre-2020 client registers */
+  peerInfo: Uint8Array
 }
 
 export interface Corpus {
@@ -128,7 +135,8 @@ export async function fuzzPeers (count: number): Promise<FuzzPeer[]> {
   return Promise.all(Array.from({ length: count }, async () => {
     const key = await newKey()
     const records = await Promise.all([1n, 2n, 3n].map(async seq => signRecord(key, { seq, multiaddrs: [`/ip4/127.0.0.1/tcp/${4000 + Number(seq)}`] })))
-    return { key, peerId: peerIdFromPrivateKey(key), records, legacy: await signRecord(key, { ...LEGACY_ROUTING_STATE, seq: 1n }) }
+    const peerId = peerIdFromPrivateKey(key)
+    return { key, peerId, records, legacy: await signRecord(key, { ...LEGACY_ROUTING_STATE, seq: 1n }), peerInfo: ownPeerInfo(peerId) }
   }))
 }
 
@@ -147,7 +155,7 @@ export async function foreignRecords (victim: FuzzPeer): Promise<Uint8Array[]> {
 // ---- pieces and sessions ----
 
 export type Expectation =
-  | { kind: 'answer', type: 'REGISTER' | 'DISCOVER', request: Request }
+  | { kind: 'answer', type: 'REGISTER' | 'DISCOVER' | 'DISCOVER_SUBSCRIBE', request: Request | SubscribeRequest }
   | { kind: 'silent' }
   | { kind: 'reset' }
   | { kind: 'eof' }
@@ -175,7 +183,7 @@ export function judgeBody (body: Uint8Array): Expectation {
   } catch {
     return { kind: 'reset' }
   }
-  const request = parseRequest(message)
+  const request = parseRequest(message) ?? parseSubscribeRequest(message)
   if (request == null) return { kind: 'reset' }
   if (request.type === 'UNREGISTER') return { kind: 'silent' }
   return { kind: 'answer', type: request.type, request }
@@ -215,12 +223,14 @@ export class FrameFactory {
 
   record (sender: FuzzPeer): Uint8Array {
     const { rng } = this
-    switch (rng.int(10)) {
+    switch (rng.int(14)) {
       case 0: return rng.pick(this.corpus.foreign)
       case 1: return sender.legacy
       case 2: return rng.bytes(rng.between(0, 200))
       case 3: return new Uint8Array()
       case 4: return rng.pick(this.corpus.peers).records[0]
+      case 10: return sender.peerInfo
+      case 11: case 12: return hostilePeerInfo(rng, sender.peerId, this.corpus.peers.filter(p => p !== sender).map(p => p.peerId))
       default: return rng.pick(sender.records)
     }
   }
@@ -263,6 +273,12 @@ export class FrameFactory {
         break
       }
       default: {
+        if (rng.chance(0.1)) {
+          // a pre-2020 subscription, which the point answers and turns down
+          type.push({ no: 1, wire: 'varint', value: 100n })
+          fields.push({ no: 100, wire: 'message', fields: [{ no: 1, wire: 'bytes', value: encoder.encode('inmem') }, { no: 2, wire: 'bytes', value: encoder.encode(this.namespace()) }] })
+          break
+        }
         type.push({ no: 1, wire: 'varint', value: 2n })
         const body: Field[] = []
         if (rng.chance(0.8)) body.push({ no: 1, wire: 'bytes', value: encoder.encode(rng.chance(0.3) ? '' : this.namespace()) })
@@ -278,7 +294,9 @@ export class FrameFactory {
     return [
       { name: 'REGISTER', fields: parse(Message.encode({ type: Message.MessageType.REGISTER, register: { ns: 'app', signedPeerRecord: sender.records[2] as Uint8Array<ArrayBuffer>, ttl: 300n } }), MESSAGE) },
       { name: 'DISCOVER', fields: parse(Message.encode({ type: Message.MessageType.DISCOVER, discover: { ns: 'app', limit: 10n, cookie: this.corpus.cookies.app as Uint8Array<ArrayBuffer> } }), MESSAGE) },
-      { name: 'UNREGISTER', fields: parse(Message.encode({ type: Message.MessageType.UNREGISTER, unregister: { ns: 'app', id: sender.peerId.toMultihash().bytes as Uint8Array<ArrayBuffer> } }), MESSAGE) }
+      { name: 'UNREGISTER', fields: parse(Message.encode({ type: Message.MessageType.UNREGISTER, unregister: { ns: 'app', id: sender.peerId.toMultihash().bytes as Uint8Array<ArrayBuffer> } }), MESSAGE) },
+      { name: 'PeerInfo REGISTER', fields: parse(Message.encode({ register: { ns: 'app', signedPeerRecord: sender.peerInfo as Uint8Array<ArrayBuffer>, ttl: 300n } }), PEER_INFO_MESSAGE) },
+      { name: 'DISCOVER_SUBSCRIBE', fields: parse(Message.encode({ type: Message.MessageType.DISCOVER_SUBSCRIBE, discoverSubscribe: { ns: 'app', supportedSubscriptionTypes: ['inmem'] } }), MESSAGE) }
     ]
   }
 
