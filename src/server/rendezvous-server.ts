@@ -179,7 +179,7 @@ export class RendezvousPoint implements RendezvousServer {
         schema
       })
       if (request.type === 'REGISTER' && request.record?.kind === 'peer-info' && response?.registerResponse?.status === 'OK') {
-        log('registered %p in %s with an unsigned PeerInfo: its addresses are its own word, not signed', connection.remotePeer, request.namespace)
+        this.log('registered %p in %s with an unsigned PeerInfo: its addresses are its own word, not signed', connection.remotePeer, request.namespace)
       }
       return response
     } catch (err: any) {
