@@ -21,12 +21,13 @@
  * What a connection said is kept per connection, weakly: it goes when the
  * connection goes, so the point holds nothing for peers that have left.
  */
+import { raceSignal } from 'race-signal'
 import { second } from '../constants.ts'
 import { IdentifyWait } from './identify-wait.ts'
 import type { IdentifyWaitComponents } from './identify-wait.ts'
 import type { Request, SubscribeRequest } from '../protocol/messages.ts'
 import type { Schema } from '../protocol/peer-info.ts'
-import type { Connection, PeerStore } from '@libp2p/interface'
+import type { AbortOptions, Connection, PeerStore } from '@libp2p/interface'
 
 /** Agents that speak only the pre-2020 schema, as identify announces them */
 const PEER_INFO_AGENTS = [/^py-libp2p\//]
@@ -44,6 +45,8 @@ const decoder = new TextDecoder()
 export class Dialects {
   private readonly components: DialectsComponents
   private readonly spoken = new WeakMap<Connection, Schema>()
+  /** What the agent of each connection's peer says, once known: it does not change, so it is looked up once */
+  private readonly byAgent = new WeakMap<Connection, Schema>()
   private readonly identify: IdentifyWait
 
   constructor (components: DialectsComponents) {
@@ -55,26 +58,30 @@ export class Dialects {
    * Note what `request` shows of the schema its connection speaks, and
    * resolve with the schema it is in (REGISTER) or is to be answered in
    */
-  async schemaOf (request: Request | SubscribeRequest, connection: Connection): Promise<Schema> {
+  async schemaOf (request: Request | SubscribeRequest, connection: Connection, options: AbortOptions = {}): Promise<Schema> {
     if (request.type === 'REGISTER' && request.record != null) {
       this.spoken.set(connection, request.record.kind === 'envelope' ? 'signed-record' : 'peer-info')
     } else if (request.type === 'DISCOVER_SUBSCRIBE') {
       this.spoken.set(connection, 'peer-info')
     }
     // only a DISCOVER's answer depends on it; nothing else is worth a look-up
-    return request.type === 'DISCOVER' ? this.of(connection) : this.spoken.get(connection) ?? 'signed-record'
+    return request.type === 'DISCOVER' ? this.of(connection, options) : this.spoken.get(connection) ?? 'signed-record'
   }
 
   /** The schema to answer the connection's peer in */
-  private async of (connection: Connection): Promise<Schema> {
-    const spoken = this.spoken.get(connection)
-    if (spoken != null) return spoken
+  private async of (connection: Connection, options: AbortOptions): Promise<Schema> {
+    const known = this.spoken.get(connection) ?? this.byAgent.get(connection)
+    if (known != null) return known
     let agent = await this.agent(connection)
     if (agent == null) {
-      await this.identify.settled(connection)
+      // the request's own deadline bounds the wait too
+      await raceSignal(this.identify.settled(connection), options.signal)
       agent = await this.agent(connection)
     }
-    return agent != null && PEER_INFO_AGENTS.some(pattern => pattern.test(agent)) ? 'peer-info' : 'signed-record'
+    if (agent == null) return 'signed-record'
+    const schema = PEER_INFO_AGENTS.some(pattern => pattern.test(agent)) ? 'peer-info' : 'signed-record'
+    this.byAgent.set(connection, schema)
+    return schema
   }
 
   private async agent (connection: Connection): Promise<string | undefined> {
