@@ -116,6 +116,9 @@ describe.each(['tcp', 'ws'] as const)('pre-2020 PeerInfo clients over %s', (carr
       await expect(registerPeerInfo(raw, 'app', peerInfo(py), 3601)).rejects.toMatchObject({ name: 'InvalidTTLError' })
       expect(await registerPeerInfo(raw, 'app', peerInfo(py))).toBe(600)
       expect(await registerPeerInfo(raw, 'app', peerInfo(py), 3600)).toBe(3600)
+      // the pre-2020 ttl is an int64: a negative one is ten bytes of varint, far past any maximum
+      const negative = body(bytesField(RegisterField.ns, 'app'), bytesField(RegisterField.signedPeerRecord, peerInfo(py)), varintField(RegisterField.ttl, 2n ** 64n - 1n))
+      expect((await raw.request(bytesField(MessageField.register, negative))).registerResponse?.status).toBe('E_INVALID_TTL')
     })
 
     it('given the per-peer and total caps, then unsigned registrations count against them like signed ones', async () => {
