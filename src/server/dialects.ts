@@ -55,23 +55,25 @@ export class Dialects {
   }
 
   /**
-   * Note what `request` shows of the schema its connection speaks, and
-   * resolve with the schema it is in (REGISTER) or is to be answered in
+   * Note what `request` shows of the schema its connection speaks, and say
+   * the schema it is in (REGISTER) or is to be answered in, when that takes
+   * no look-up; undefined when it does (see `lookUp`). Most requests are
+   * settled here, without a turn of the event loop.
    */
-  async schemaOf (request: Request | SubscribeRequest, connection: Connection, options: AbortOptions = {}): Promise<Schema> {
+  heard (request: Request | SubscribeRequest, connection: Connection): Schema | undefined {
     if (request.type === 'REGISTER' && request.record != null) {
       this.spoken.set(connection, request.record.kind === 'envelope' ? 'signed-record' : 'peer-info')
     } else if (request.type === 'DISCOVER_SUBSCRIBE') {
       this.spoken.set(connection, 'peer-info')
     }
-    // only a DISCOVER's answer depends on it; nothing else is worth a look-up
-    return request.type === 'DISCOVER' ? this.of(connection, options) : this.spoken.get(connection) ?? 'signed-record'
+    const known = this.spoken.get(connection) ?? this.byAgent.get(connection)
+    // only a DISCOVER's answer depends on it; nothing else is worth a look-up, nor is anything without a peer store
+    if (known != null || request.type !== 'DISCOVER' || this.components.peerStore == null) return known ?? 'signed-record'
+    return undefined
   }
 
-  /** The schema to answer the connection's peer in */
-  private async of (connection: Connection, options: AbortOptions): Promise<Schema> {
-    const known = this.spoken.get(connection) ?? this.byAgent.get(connection)
-    if (known != null) return known
+  /** The schema to answer a DISCOVER in when `heard` could not say: by the agent of the connection's peer */
+  async lookUp (connection: Connection, options: AbortOptions = {}): Promise<Schema> {
     let agent = await this.agent(connection)
     if (agent == null) {
       // the request's own deadline bounds the wait too

@@ -156,7 +156,7 @@ export class RendezvousPoint implements RendezvousServer {
         }
         const request = parseRequest(message) ?? parseSubscribeRequest(message)
         if (request == null) throw new InvalidMessageError(`not a request: ${message.type}`)
-        const schema = this.policy.servePeerInfoClients ? await this.dialects.schemaOf(request, connection, { signal }) : 'signed-record'
+        const schema = this.policy.servePeerInfoClients ? this.dialects.heard(request, connection) ?? await this.dialects.lookUp(connection, { signal }) : 'signed-record'
         log.trace('%s from %p (%s)', request.type, connection.remotePeer, schema)
         const response = await this.respond(request, connection, schema, log)
         if (response != null) await messages.write(response, { signal })
