@@ -15,6 +15,7 @@ import { homedir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { describe, it } from 'vitest'
 import type { ChildProcess } from 'node:child_process'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -41,6 +42,13 @@ function findKit (): PyKit {
 export const pyKit: PyKit = findKit()
 // a skipped suite shows only as a count; the reason belongs in every run's output
 if (!pyKit.ready) console.warn(`[interop] py-libp2p suite skipped: ${pyKit.reason}`)
+
+/** `describe(name, body)` when the kit is ready; else a suite of that name with one skipped test saying what to run */
+export function describeWithPy (name: string, body: () => void): void {
+  const kit = pyKit
+  if (kit.ready) describe(name, body)
+  else describe(name, () => { it.skip(`skipped: ${kit.reason}`, () => {}) })
+}
 
 /** A py-libp2p process: its stdout and stderr line by line, and how it ended */
 export class PyProcess {
