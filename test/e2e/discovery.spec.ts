@@ -54,7 +54,7 @@ test.describe('two browsers in one namespace', () => {
 
     await bob.page.getByTestId('leave').click()
 
-    await expect.poll(() => point.requests({ request: 'UNREGISTER', namespace, peer: bob.id }).length).toBeGreaterThan(0)
+    await expect.poll(() => point.requests({ type: 'UNREGISTER', namespace, peer: bob.id }).length).toBeGreaterThan(0)
     // bob's registration had two minutes left: only the UNREGISTER can make him vanish this soon
     await expect(alice.demo.peer(bob.id)).toHaveCount(0)
     await expect(alice.page.locator('#no-peers')).toBeVisible()

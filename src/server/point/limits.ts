@@ -14,7 +14,7 @@ export interface RendezvousPointLimits {
    * Connections held at once, inbound and outbound (libp2p's `maxConnections`).
    * A new inbound connection over it is refused before its handshake.
    *
-   * @default 4096
+   * @default 2048
    */
   maxConnections?: number
   /**
@@ -45,7 +45,7 @@ export interface RendezvousPointLimits {
    * have an address. Over it a RESERVE is answered RESERVATION_REFUSED. A
    * reservation ends when its peer disconnects.
    *
-   * @default 4096
+   * @default 2048
    */
   maxReservations?: number
   /**
@@ -77,11 +77,11 @@ export interface RendezvousPointLimits {
 export type PointLimits = Required<RendezvousPointLimits>
 
 export const DEFAULT_LIMITS: Readonly<PointLimits> = Object.freeze({
-  maxConnections: 4096,
+  maxConnections: 2048,
   maxConnectionsPerHost: 1024,
   maxConnectionRatePerHost: 256,
   maxPendingConnections: 256,
-  maxReservations: 4096,
+  maxReservations: 2048,
   maxRelayedConnectionsPerPeer: 64,
   relayDataLimit: 128 * 1024,
   relayDurationLimit: 2 * minute
