@@ -47,7 +47,7 @@ describe('parseCommand', () => {
 
   it('given the limit flags, --announce (repeated), --keep-disconnected and --log-requests, maps them onto the point\'s init', () => {
     const command = parseCommand(['--mode', 'server', '--max-connections', '500', '--max-connections-per-host', '50', '--max-connection-rate-per-host', '20',
-      '--max-pending-connections', '30', '--max-reservations', '400', '--max-relayed-per-peer', '8', '--relay-data-limit', '1048576', '--relay-duration-limit', '1.5',
+      '--max-pending-connections', '30', '--max-reservations', '400', '--max-relayed-per-peer', '8', '--relay-data-limit', '1048576', '--relay-duration-limit', '1.5', '--max-websocket-message', '2097152',
       '--announce', '/dns4/rdv.example.com/tcp/443/wss', '--announce', '/ip4/203.0.113.7/tcp/4001', '--keep-disconnected', '--log-requests'])
     expect(command).toMatchObject({
       limits: {
@@ -58,7 +58,8 @@ describe('parseCommand', () => {
         maxReservations: 400,
         maxRelayedConnectionsPerPeer: 8,
         relayDataLimit: 1_048_576,
-        relayDurationLimit: 1500
+        relayDurationLimit: 1500,
+        maxWebSocketMessageSize: 2_097_152
       },
       logRequests: true,
       policy: { dropOnDisconnect: false }

@@ -61,19 +61,37 @@ test.describe('two browsers in one namespace', () => {
     await expect(bob.demo.selfIdElement).toHaveText('not started')
   })
 
-  test('closing a page: the other page drops it from its list', async ({ openPeer }) => {
+  test('closing a tab (Chromium tears it down for real): the other tab drops it from its list', async ({ openPeer }) => {
+    const point = await startPoint({ logRequests: true })
     const namespace = freshNamespace('close')
-    const alice = await openPeer({ namespace, interval: 1000 })
-    const bob = await openPeer({ namespace, interval: 1000 })
+    const alice = await openPeer({ namespace, interval: 1000, points: [point.address] })
+    const bob = await openPeer({ namespace, interval: 1000, points: [point.address] })
     await expect(alice.demo.peer(bob.id)).toBeVisible()
     await bob.demo.registered()
 
-    // as a user closing the tab (beforeunload runs: the page tries to UNREGISTER, and when it is torn
-    // down too soon for that, the point drops the registration of a peer it alone could relay to)
-    await bob.page.close({ runBeforeUnload: true })
+    // as a user closing the window: whatever the page manages to send on its way out, or nothing
+    await bob.context.close()
 
-    // bob's registration had two minutes left
+    // bob's registration had two minutes left: the point drops it when his connection closes
     await expect(alice.demo.peer(bob.id)).toHaveCount(0)
     await expect(alice.page.locator('#no-peers')).toBeVisible()
+  })
+
+  test('a tab that crashes, so that no UNREGISTER can leave it: the point drops it as its connection closes, and the other tab loses it', async ({ openPeer }) => {
+    const point = await startPoint({ logRequests: true })
+    const namespace = freshNamespace('crash')
+    const alice = await openPeer({ namespace, interval: 1000, points: [point.address] })
+    const bob = await openPeer({ namespace, interval: 1000, points: [point.address] })
+    await expect(alice.demo.peer(bob.id)).toBeVisible()
+    await bob.demo.registered()
+
+    // the renderer dies at once: no unload handler runs, and its sockets close with it
+    const crashed = new Promise(resolve => bob.page.once('crash', resolve))
+    const devtools = await bob.context.newCDPSession(bob.page)
+    void devtools.send('Page.crash').catch(() => {})
+    await crashed
+
+    await expect(alice.demo.peer(bob.id)).toHaveCount(0)
+    expect(point.requests({ type: 'UNREGISTER', peer: bob.id })).toEqual([])
   })
 })

@@ -5,6 +5,7 @@
  * through `limits`, the option the command line's flags fill in.
  */
 import { multiaddr } from '@multiformats/multiaddr'
+import { WebSocket } from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULT_LIMITS } from '../../src/server/index.ts'
 import { embedded, fieldValue } from '../fixtures/wire.ts'
@@ -62,7 +63,8 @@ describe('limits of the point', () => {
       maxReservations: 2048,
       maxRelayedConnectionsPerPeer: 64,
       relayDataLimit: 131072,
-      relayDurationLimit: 120_000
+      relayDurationLimit: 120_000,
+      maxWebSocketMessageSize: 1_048_576
     })
   })
 
@@ -181,6 +183,33 @@ describe('limits of the point', () => {
     expect(connection.status).not.toBe('open')
     // the peers themselves stay connected to the point and keep their addresses
     expect(relayAddresses(bob).length).toBeGreaterThan(0)
+  })
+
+  it('maxWebSocketMessageSize: a peer whose WebSocket message grows past it, even in fragments, is disconnected with 1009', async () => {
+    const point = await startPoint({ limits: { maxWebSocketMessageSize: 4096 } })
+    const socket = new WebSocket(`ws://127.0.0.1:${portOf(wsAddress(point))}`)
+    const closed = new Promise<number>(resolve => socket.once('close', resolve))
+    socket.on('error', () => {})
+    await new Promise(resolve => socket.once('open', resolve))
+
+    // one message that never ends, in 1 KiB fragments: the server holds every fragment until the last
+    for (let i = 0; i < 8; i++) socket.send(new Uint8Array(1024), { fin: false, binary: true })
+
+    expect(await closed).toBe(1009)
+  })
+
+  it('a malformed WebSocket frame closes that connection only: the point serves on', async () => {
+    const point = await startPoint()
+    const socket = new WebSocket(`ws://127.0.0.1:${portOf(wsAddress(point))}`)
+    const closed = new Promise<number>(resolve => socket.once('close', resolve))
+    socket.on('error', () => {})
+    await new Promise(resolve => socket.once('open', resolve))
+
+    // a frame with a reserved opcode: no WebSocket implementation sends it
+    ;(socket as unknown as { _socket: { write(bytes: Uint8Array): void } })._socket.write(Uint8Array.from([0x83, 0x80, 0, 0, 0, 0]))
+
+    expect(await closed).toBe(1002)
+    await expect((await dialer()).dial(wsAddress(point))).resolves.toBeDefined()
   })
 
   it('maxRelayedConnectionsPerPeer: a HOP stream over it is reset, the ones before it stay', async () => {

@@ -71,6 +71,15 @@ export interface RendezvousPointLimits {
    * @default 120000 (2 min)
    */
   relayDurationLimit?: number
+  /**
+   * Bytes of the largest WebSocket message the point reads; a peer that
+   * sends a larger one is disconnected (close code 1009). The WebSocket
+   * server buffers a whole message before libp2p sees it, 100 MiB by
+   * default. Keep it above `relayDataLimit`.
+   *
+   * @default 1048576 (1 MiB)
+   */
+  maxWebSocketMessageSize?: number
 }
 
 /** Every limit, resolved */
@@ -84,7 +93,8 @@ export const DEFAULT_LIMITS: Readonly<PointLimits> = Object.freeze({
   maxReservations: 2048,
   maxRelayedConnectionsPerPeer: 64,
   relayDataLimit: 128 * 1024,
-  relayDurationLimit: 2 * minute
+  relayDurationLimit: 2 * minute,
+  maxWebSocketMessageSize: 1024 * 1024
 })
 
 /** `limits` over the defaults; throws InvalidParametersError for a limit that is not a whole number of at least 1 */
