@@ -8,6 +8,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 import { FLAGS } from '../../src/cli/args.ts'
 import { createNode } from '../../src/cli/node.ts'
 import { killAll, startCli, startClient, startPoint } from './cli-process.ts'
@@ -131,6 +132,23 @@ describe('libp2p-rendezvous --mode client', () => {
     const later = await startClient(point.multiaddrs[0])
     expect(later.cli.lines).toContain('Total peers found: 1')
     expect(later.cli.lines.join('\n')).not.toContain(leaver.peerId)
+  })
+
+  it('given a malformed frame at its WebSocket address, closes that connection and carries on', async () => {
+    const point = await startPoint()
+    const { cli } = await startClient(point.multiaddrs[0])
+    const ws = cli.lines.map(line => line.trim()).find(line => line.includes('/ws/'))
+    const socket = new WebSocket(`ws://127.0.0.1:${String(ws).split('/tcp/')[1].split('/')[0]}`)
+    const closed = new Promise<number>(resolve => socket.once('close', resolve))
+    socket.on('error', () => {})
+    await new Promise(resolve => socket.once('open', resolve))
+
+    // a frame with a reserved opcode
+    ;(socket as unknown as { _socket: { write(bytes: Uint8Array): void } })._socket.write(Uint8Array.from([0x83, 0x80, 0, 0, 0, 0]))
+
+    expect(await closed).toBe(1002)
+    expect(await cli.stop('SIGTERM')).toEqual({ code: 0, signal: null })
+    expect(cli.lines.some(line => line.includes("Unregistered from 'rendezvous'"))).toBe(true)
   })
 
   it('given a TTL the point refuses, names the status on one line of stderr and exits non-zero', async () => {

@@ -12,7 +12,9 @@
  *   six bytes from anyone would end the whole process as an uncaught
  *   exception. `ws` closes such a socket itself; a listener is all it takes.
  */
-import type { Listener, Logger } from '@libp2p/interface'
+import { DEFAULT_LIMITS } from './limits.ts'
+import type { ComponentLogger, Listener, Logger, Startable } from '@libp2p/interface'
+import type { TransportManager } from '@libp2p/interface-internal'
 
 type ErrorEmitter = new (...args: any[]) => { on(event: 'error', listener: (err: Error) => void): unknown }
 
@@ -47,4 +49,25 @@ export function guardWebSocketListeners (listeners: Listener[], maxBytes: number
     guarded++
   }
   return guarded
+}
+
+export interface WebSocketGuardComponents {
+  transportManager: TransportManager
+  logger: ComponentLogger
+}
+
+/**
+ * The guard as a libp2p service, for any node that listens on WebSockets
+ * (the command line's client does): `services: { webSocketGuard: webSocketGuard() }`
+ */
+export function webSocketGuard (maxBytes = DEFAULT_LIMITS.maxWebSocketMessageSize): (components: WebSocketGuardComponents) => Startable {
+  return (components) => {
+    const log = components.logger.forComponent('libp2p:rendezvous:websocket-guard')
+    return {
+      start: () => {},
+      // the transports listen by now
+      afterStart: () => { guardWebSocketListeners(components.transportManager.getListeners(), maxBytes, log) },
+      stop: () => {}
+    }
+  }
 }
