@@ -7,7 +7,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { WebSocket } from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
-import { DEFAULT_LIMITS } from '../../src/server/index.ts'
 import { embedded, fieldValue } from '../fixtures/wire.ts'
 import { browserShaped, cleanUp, dialer, HOP, HopField, hopStatus, HopStatus, LimitField, portOf, rawSocket, relayAddresses, reserve, startPoint, tcpAddress, wsAddress } from './support.ts'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
@@ -54,20 +53,6 @@ async function echo (connection: Connection, bytes: number): Promise<number> {
 }
 
 describe('limits of the point', () => {
-  it('defaults: sized for a crowd of browsers, far above libp2p\'s and circuit-relay-v2\'s', () => {
-    expect(DEFAULT_LIMITS).toEqual({
-      maxConnections: 2048,
-      maxConnectionsPerHost: 1024,
-      maxConnectionRatePerHost: 256,
-      maxPendingConnections: 256,
-      maxReservations: 2048,
-      maxRelayedConnectionsPerPeer: 64,
-      relayDataLimit: 131072,
-      relayDurationLimit: 120_000,
-      maxWebSocketMessageSize: 1_048_576
-    })
-  })
-
   it('maxConnections: the connection over it is refused; once one closes, the next is accepted', async () => {
     const point = await startPoint({ limits: { maxConnections: 2 } })
     const [a, b, c] = [await dialer(), await dialer(), await dialer()]
