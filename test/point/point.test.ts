@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { hostOf } from '../../src/server/point/host-limits.ts'
@@ -79,6 +80,9 @@ describe('announce', () => {
   })
 
   it('an announce address with our own /p2p/ is taken as it is; another peer\'s id, or no multiaddr at all, is refused', async () => {
+    const privateKey = await generateKeyPair('Ed25519')
+    const own = `${ANNOUNCED}/p2p/${peerIdFromPrivateKey(privateKey).toString()}`
+    expect((await startPoint({ privateKey, announce: [own] })).getMultiaddrs().map(String)).toEqual([own])
     const other = (await startPoint()).peerId.toString()
 
     await expect(startPoint({ announce: [`${ANNOUNCED}/p2p/${other}`] })).rejects.toThrow(expect.objectContaining({ name: 'InvalidParametersError' }))
