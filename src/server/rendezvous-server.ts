@@ -141,12 +141,14 @@ export class RendezvousPoint implements RendezvousServer {
     this.gcTimer = setInterval(() => { void this.collectGarbage() }, this.gcInterval)
     // a sweep timer alone must not keep a Node process alive
     if (typeof this.gcTimer === 'object') this.gcTimer.unref?.()
+    this.dialects.start()
     this.started = true
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     clearInterval(this.gcTimer)
+    this.dialects.stop()
     for (const protocol of this.protocols) {
       await this.components.registrar.unhandle(protocol)
     }
