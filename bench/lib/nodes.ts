@@ -12,7 +12,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { rendezvousClient } from '../../src/index.ts'
 import { rendezvousServer } from '../../src/server/index.ts'
-import type { RendezvousClient } from '../../src/index.ts'
+import type { RendezvousClientService } from '../../src/client/rendezvous-client.ts'
 import type { RendezvousServer, RendezvousServerInit } from '../../src/server/index.ts'
 import type { Libp2p, ServiceMap } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
@@ -33,12 +33,13 @@ async function benchNode<S extends ServiceMap> (services: { [K in keyof S]: (com
 }
 
 export type PointNode = Libp2p<{ rendezvous: RendezvousServer, ping: Ping }>
-export type ClientNode = Libp2p<{ rendezvous: RendezvousClient, ping: Ping }>
+/** The client's class, not its public interface: the load benchmark signs raw REGISTERs with the client's own record */
+export type ClientNode = Libp2p<{ rendezvous: RendezvousClientService, ping: Ping }>
 
 export async function pointNode (init: RendezvousServerInit): Promise<PointNode> {
   return benchNode({ rendezvous: rendezvousServer({ maxInboundStreams: STREAMS, ...init }) })
 }
 
 export async function clientNode (): Promise<ClientNode> {
-  return benchNode({ rendezvous: rendezvousClient() })
+  return benchNode({ rendezvous: rendezvousClient() }) as Promise<ClientNode>
 }

@@ -72,6 +72,20 @@ export async function openPeerRecord (bytes: Uint8Array, options: OpenPeerRecord
   return { peerId: record.peerId, multiaddrs: record.multiaddrs, seq: record.seqNumber }
 }
 
+/**
+ * Whose record `bytes` holds and its sequence number, read without checking
+ * the signature: enough to tell which of several records of one peer is the
+ * newest before paying for verification. Undefined when it does not parse.
+ */
+export function peekPeerRecord (bytes: Uint8Array): { peerId: string, seq: bigint } | undefined {
+  try {
+    const record = PeerRecord.createFromProtobuf(RecordEnvelope.createFromProtobuf(bytes).payload)
+    return { peerId: record.peerId.toString(), seq: record.seqNumber }
+  } catch {
+    return undefined
+  }
+}
+
 /** Seal our own peer record in a signed envelope, ready for REGISTER */
 export async function sealPeerRecord (privateKey: PrivateKey, multiaddrs: Multiaddr[], seq: bigint, options?: AbortOptions): Promise<Uint8Array> {
   const record = new PeerRecord({ peerId: peerIdFromPublicKey(privateKey.publicKey), multiaddrs, seqNumber: seq })

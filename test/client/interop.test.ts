@@ -12,7 +12,7 @@ import { createClient, createScriptedPoint, stopNodes } from '../fixtures/nodes.
 import { LEGACY_ROUTING_STATE, newKey, signRecord, tamper } from '../fixtures/records.ts'
 import { DiscoverField, DiscoverResponseField, MessageField, MessageType, RegisterField, RegisterResponseField, UnregisterField, body, bytesField, embedded, fieldNumbers, fieldValue, varintField } from '../fixtures/wire.ts'
 import type { Answer, ClientNode, ScriptedPointNode, Transport } from '../fixtures/nodes.ts'
-import type { RendezvousClientInit } from '../../src/client/rendezvous-client.ts'
+import type { RendezvousClientInit } from '../../src/client/api.ts'
 
 function registerAnswer (...fields: Uint8Array[]): Uint8Array {
   return body(varintField(MessageField.type, MessageType.REGISTER_RESPONSE), bytesField(MessageField.registerResponse, body(...fields)))

@@ -50,3 +50,8 @@ export function parsePoints (addresses: Array<string | Multiaddr>): Point[] {
   }
   return [...points.values()]
 }
+
+/** Whether any point is reached over WebSockets (`/ws`, `/wss`), which in Node needs a global `WebSocket` */
+export function overWebSockets (points: Point[]): boolean {
+  return points.some(point => point.addresses.some(address => address.getComponents().some(c => c.name === 'ws' || c.name === 'wss')))
+}
