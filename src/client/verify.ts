@@ -23,6 +23,21 @@ export function clampTtl (ttl: number): number {
   return Math.min(Math.max(ttl, 0), MAX_TTL)
 }
 
+/**
+ * Verifications in flight at once. In a browser they queue for WebCrypto,
+ * so with all of them at once the first to pass would wait for most of the
+ * rest; a few at a time keeps it busy and lets the first be told at once.
+ */
+export const VERIFYING = 4
+
+/** Call `run` on every item, `limit` at a time, in order */
+export async function eachLimited<T> (items: T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await run(items[next++])
+  }))
+}
+
 interface Candidate {
   entry: WireRegistration
   index: number
@@ -35,8 +50,8 @@ interface Candidate {
  * each peer is verified first, and an older one only once every newer one
  * has failed, so an older record is never passed on while a newer valid one
  * is on the page, whatever their order; and a forged newer record cannot hide
- * a valid older one. Peers are verified at once, each passed on as soon as its
- * record verifies.
+ * a valid older one. Peers are verified a few at a time, in the order the
+ * point sent them, each passed on as soon as its record verifies.
  */
 export async function verifyPage (entries: WireRegistration[], options: VerifyOptions = {}): Promise<VerifiedPage> {
   const groups = new Map<string, Candidate[]>()
@@ -55,7 +70,8 @@ export async function verifyPage (entries: WireRegistration[], options: VerifyOp
     groups.set(key, group)
   })
 
-  const chosen = await Promise.all([...groups.values()].map(async candidates => {
+  const chosen: Array<{ registration: Registration, index: number }> = []
+  await eachLimited([...groups.values()], VERIFYING, async candidates => {
     // newest first; of equal ones, the first the point sent
     candidates.sort((a, b) => a.seq === b.seq ? a.index - b.index : a.seq > b.seq ? -1 : 1)
     for (const [tried, { entry, index }] of candidates.entries()) {
@@ -70,17 +86,17 @@ export async function verifyPage (entries: WireRegistration[], options: VerifyOp
           signedPeerRecord: entry.signedPeerRecord
         }
         dropped += candidates.length - tried - 1
+        chosen.push({ registration, index })
         options.onRegistration?.(registration)
-        return { registration, index }
+        return
       } catch (err) {
         options.signal?.throwIfAborted()
         dropped++
         options.onInvalid?.(err)
       }
     }
-    return undefined
-  }))
+  })
 
-  const registrations = chosen.filter(c => c != null).sort((a, b) => a.index - b.index).map(c => c.registration)
+  const registrations = chosen.sort((a, b) => a.index - b.index).map(c => c.registration)
   return { registrations, dropped }
 }

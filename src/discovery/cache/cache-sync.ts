@@ -1,3 +1,4 @@
+import { eachLimited, VERIFYING } from '../../client/verify.ts'
 import { openPeerRecord } from '../../protocol/peer-record.ts'
 import { withMemoryFallback } from './fallback-cache.ts'
 import type { CachedRegistration, RegistrationCache } from './registration-cache.ts'
@@ -146,7 +147,7 @@ export class CacheSync {
     const { clock, self, log } = this.#context
     const now = clock.now()
     let pruned = false
-    await Promise.all(cached.map(async entry => {
+    await eachLimited(cached, VERIFYING, async entry => {
       const points = entry.points.filter(([, at]) => at > now)
       let sighting: Sighting | undefined
       try {
@@ -159,7 +160,7 @@ export class CacheSync {
       }
       if (sighting == null) pruned = true
       else see(sighting)
-    }))
+    })
     if (pruned) this.persist(namespace, snapshot)
   }
 }

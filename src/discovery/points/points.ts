@@ -1,6 +1,6 @@
 import { InvalidParametersError } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -29,6 +29,7 @@ export function parsePoints (addresses: Array<string | Multiaddr>): Point[] {
   for (const input of addresses) {
     let address: Multiaddr
     try {
+      if (typeof input !== 'string' && !isMultiaddr(input)) throw new Error(`it is a ${typeof input}`)
       address = typeof input === 'string' ? multiaddr(input) : input
     } catch (err: any) {
       throw new InvalidParametersError(`Rendezvous point ${String(input)} is not a multiaddr: ${err?.message ?? err}`)
