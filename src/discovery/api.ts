@@ -1,14 +1,10 @@
 /**
- * The public face of the discovery service: its options, events and methods.
+ * The public face of the discovery service, and the vocabulary its parts
+ * share: its options, events and methods, the peers, registrations and points
+ * it reports, and what it takes from outside (a cache, a clock, a page).
  */
-import type { RegistrationCacheFactory } from './cache/registration-cache.ts'
-import type { DiscoveredPeer } from './peers/peer-view.ts'
-import type { PointState } from './points/point-health.ts'
-import type { RegistrationState } from './registrations/registration-state.ts'
-import type { Clock } from './timing/clock.ts'
-import type { Visibility } from './timing/visibility.ts'
 import type { DiscoverAllOptions, DiscoverOptions, RegisterOptions, RendezvousClientComponents } from '../client/api.ts'
-import type { AbortOptions, Libp2pEvents, PeerDiscoveryEvents, PeerDiscoveryProvider, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { AbortOptions, Libp2pEvents, PeerDiscoveryEvents, PeerDiscoveryProvider, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface RendezvousDiscoveryInit {
@@ -229,4 +225,138 @@ export interface RendezvousDiscovery extends TypedEventTarget<RendezvousDiscover
   /** How each rendezvous point is doing, in the order configured; empty while not started */
   getPoints(): PointState[]
   isStarted(): boolean
+}
+
+/** Where the current knowledge of a peer came from */
+export type PeerSource = 'cache' | 'network'
+
+/** A peer registered in a namespace, as far as we know now */
+export interface DiscoveredPeer {
+  id: PeerId
+  /** From the peer's own signed record */
+  multiaddrs: Multiaddr[]
+  namespace: string
+  /** Milliseconds since the epoch when its last registration we know of lapses */
+  expiresAt: number
+  /** `cache` until a point has confirmed it since start-up */
+  source: PeerSource
+  /** The sequence number of its record */
+  seq: bigint
+  /** Peer ids of the points that hold its registration */
+  points: string[]
+}
+
+/**
+ * - `waiting-for-addresses`: we have no address to put in a record, so nothing was sent;
+ *   registration happens as soon as one appears
+ * - `registering`: a REGISTER is on its way (an earlier registration may still be in force)
+ * - `registered`: the point accepted our record
+ * - `error`: the last attempt failed; it is retried at `retryAt`
+ */
+export type RegistrationStatus = 'waiting-for-addresses' | 'registering' | 'registered' | 'error'
+
+/** Our own registration in one namespace at one point */
+export interface RegistrationState {
+  namespace: string
+  /** The rendezvous point */
+  point: PeerId
+  status: RegistrationStatus
+  /** Seconds the point granted the last time it accepted us */
+  ttl?: number
+  /** Milliseconds since the epoch when the last accepted registration lapses */
+  expiresAt?: number
+  /** Milliseconds since the epoch of the next scheduled refresh (when `registered`) */
+  refreshAt?: number
+  /** Milliseconds since the epoch of the next retry (when `error`) */
+  retryAt?: number
+  /** What went wrong (when `error`) */
+  error?: string
+  /** The error's name, e.g. `InvalidTTLError` (when `error`) */
+  errorName?: string
+  /** Milliseconds since the epoch of this change */
+  updatedAt: number
+}
+
+/**
+ * - `connecting`: nothing has been heard from the point since start-up, or
+ *   since the connection to it closed; the next request will tell
+ * - `ok`: the point is reachable: the last request to it got an answer, or a
+ *   connection to it opened since it was `connecting`
+ * - `error`: the last request failed (unreachable, timed out, no or a garbled
+ *   answer, or the point said it is unavailable); it is tried again at `retryAt`
+ */
+export type PointStatus = 'connecting' | 'ok' | 'error'
+
+/** How a rendezvous point is doing, as far as our requests to it can tell */
+export interface PointState {
+  /** The rendezvous point */
+  point: PeerId
+  status: PointStatus
+  /** What went wrong (when `error`) */
+  error?: string
+  /** The error's name, e.g. `TimeoutError` (when `error`) */
+  errorName?: string
+  /** Milliseconds since the epoch of the next attempt at the point (when `error` and one is scheduled) */
+  retryAt?: number
+  /** Milliseconds since the epoch of the last answer from the point; kept current without an event of its own */
+  lastSuccessAt?: number
+  /** Milliseconds since the epoch of the last change of status, error or retry time */
+  updatedAt: number
+}
+
+/** One peer in one namespace, as cached */
+export interface CachedRegistration {
+  /** The registered peer, as a string */
+  peerId: string
+  /** The signed peer record envelope, verified again on load */
+  signedPeerRecord: Uint8Array
+  /** Milliseconds since the epoch after which no point holds the registration any more */
+  expiresAt: number
+  /** `[point peer id, expiresAt]` for every point that returned it */
+  points: Array<[string, number]>
+}
+
+/** The cache of one libp2p node. Open one per peer id, so two nodes on one origin never share one */
+export interface RegistrationCache {
+  /** What was saved for `namespace`, possibly expired */
+  loadRegistrations(namespace: string, options?: AbortOptions): Promise<CachedRegistration[]>
+  /** Replace what is saved for `namespace`; an empty list removes it */
+  saveRegistrations(namespace: string, registrations: CachedRegistration[], options?: AbortOptions): Promise<void>
+  /** Forget `namespace`, or every namespace when it is undefined (our sequence number stays) */
+  clearRegistrations(namespace?: string, options?: AbortOptions): Promise<void>
+  /** The highest sequence number our own records have used */
+  loadSeq(options?: AbortOptions): Promise<bigint | undefined>
+  saveSeq(seq: bigint, options?: AbortOptions): Promise<void>
+}
+
+/** Opens the cache of the node with peer id `self` */
+export type RegistrationCacheFactory = (self: PeerId) => RegistrationCache
+
+/** An opaque handle for a pending timer */
+export type TimerId = unknown
+
+export interface Clock {
+  /** Milliseconds since the epoch */
+  now(): number
+  /** Call `fn` once after about `ms` milliseconds */
+  setTimeout(fn: () => void, ms: number): TimerId
+  clearTimeout(id: TimerId): void
+}
+
+/**
+ * - `visible` / `hidden`: the page's visibility changed
+ * - `resume`: the page may have missed timers (resumed from freeze, restored
+ *   from the back/forward cache, or back online); overdue work should run
+ * - `leave`: the page may be about to go (`beforeunload`): it is not sure yet
+ *   (the unload can be cancelled, or the page kept in the bfcache), but this
+ *   is the last moment with time enough to send anything
+ * - `exit`: the page is being unloaded for good (not kept in the bfcache)
+ */
+export type PageLifecycleEvent = 'visible' | 'hidden' | 'resume' | 'leave' | 'exit'
+
+export interface Visibility {
+  /** Whether the page is visible now */
+  readonly visible: boolean
+  /** Be told about lifecycle changes; returns a function that stops it */
+  subscribe(listener: (event: PageLifecycleEvent) => void): () => void
 }

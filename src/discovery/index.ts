@@ -6,16 +6,11 @@ import { RendezvousDiscoveryService } from './rendezvous-discovery.ts'
 import type { RendezvousDiscovery, RendezvousDiscoveryComponents, RendezvousDiscoveryInit } from './api.ts'
 
 export type {
-  FindPeersOptions, PeerRemovalReason, PeerViewRemoval, PeerViewUpdate, RendezvousDiscovery, RendezvousDiscoveryComponents,
-  RendezvousDiscoveryEvents, RendezvousDiscoveryInit, Unregistered
+  CachedRegistration, Clock, DiscoveredPeer, FindPeersOptions, PageLifecycleEvent, PeerRemovalReason, PeerSource, PeerViewRemoval, PeerViewUpdate,
+  PointState, PointStatus, RegistrationCache, RegistrationCacheFactory, RegistrationState, RegistrationStatus, RendezvousDiscovery,
+  RendezvousDiscoveryComponents, RendezvousDiscoveryEvents, RendezvousDiscoveryInit, TimerId, Unregistered, Visibility
 } from './api.ts'
-export type { DiscoveredPeer, PeerSource } from './peers/peer-view.ts'
-export type { RegistrationState, RegistrationStatus } from './registrations/registration-state.ts'
-export type { PointState, PointStatus } from './points/point-health.ts'
-export type { CachedRegistration, RegistrationCache, RegistrationCacheFactory } from './cache/registration-cache.ts'
 export type { IdbCacheInit } from './cache/idb-cache.ts'
-export type { Clock, TimerId } from './timing/clock.ts'
-export type { PageLifecycleEvent, Visibility } from './timing/visibility.ts'
 export { memoryCache } from './cache/memory-cache.ts'
 export { idbCache } from './cache/idb-cache.ts'
 export { systemClock } from './timing/clock.ts'

@@ -16,41 +16,8 @@ import { parsePoints } from './points/points.ts'
 import { Backoff } from './timing/backoff.ts'
 import { systemClock } from './timing/clock.ts'
 import { documentVisibility } from './timing/visibility.ts'
-import type { RendezvousDiscoveryInit } from './api.ts'
-import type { RegistrationCacheFactory } from './cache/registration-cache.ts'
-import type { Point } from './points/points.ts'
-import type { Clock } from './timing/clock.ts'
-import type { Visibility } from './timing/visibility.ts'
-import type { RequestsInit } from '../client/api.ts'
-import type { Multiaddr } from '@multiformats/multiaddr'
-
-export interface Settings {
-  points: Point[]
-  /** Registered and polled from start */
-  namespaces: string[]
-  /** Seconds */
-  ttl: number
-  refreshRatio: number
-  /** Milliseconds */
-  discoverInterval: number
-  fullDiscoverEvery: number
-  limit: number
-  maxPages: number
-  /** Peers one point may bring into the view of one namespace */
-  maxPeersPerPoint: number
-  /** Milliseconds */
-  timeout: number
-  /** Milliseconds */
-  unregisterTimeout: number
-  backoff: Backoff
-  allowEmptyAddresses: boolean
-  addressFilter?(multiaddr: Multiaddr): boolean
-  requests: RequestsInit
-  /** Absent: nothing is cached */
-  cache?: RegistrationCacheFactory
-  clock: Clock
-  visibility: Visibility
-}
+import type { Clock, RegistrationCacheFactory, RendezvousDiscoveryInit, Visibility } from './api.ts'
+import type { Settings } from './context.ts'
 
 function fail (message: string): never {
   throw new InvalidParametersError(message)

@@ -1,10 +1,17 @@
 import { eachLimited, VERIFYING } from '../../client/verify.ts'
 import { openPeerRecord } from '../../protocol/peer-record.ts'
 import { withMemoryFallback } from './fallback-cache.ts'
-import type { CachedRegistration, RegistrationCache } from './registration-cache.ts'
+import type { CachedRegistration, RegistrationCache } from '../api.ts'
 import type { Context } from '../context.ts'
-import type { Sighting } from '../peers/peer-view.ts'
+import type { VerifiedPeerRecord } from '../../protocol/peer-record.ts'
 import type { AbortOptions } from '@libp2p/interface'
+
+/** A cached peer whose record verified again, with the points that still hold its registration */
+export interface CachedPeer extends VerifiedPeerRecord {
+  signedPeerRecord: Uint8Array
+  /** `[point peer id, expiresAt]`, none lapsed */
+  points: Array<[string, number]>
+}
 
 /**
  * The cache's one user: reads what an earlier page load saved, verifies it
@@ -72,10 +79,10 @@ export class CacheSync {
 
   /**
    * Hand the unexpired cached peers of `namespace` to `see`, once per service,
-   * each as soon as its record verifies again (nothing in storage is trusted);
-   * what lapsed or fails is pruned from the cache.
+   * each as soon as its record verifies again (nothing in storage is trusted),
+   * with the points that still hold it; what lapsed or fails is pruned.
    */
-  async load (namespace: string, see: (sighting: Sighting) => void, snapshot: () => CachedRegistration[]): Promise<void> {
+  async load (namespace: string, see: (peer: CachedPeer) => void, snapshot: () => CachedRegistration[]): Promise<void> {
     let loading = this.#loads.get(namespace)
     if (loading == null) {
       loading = this.#verify(namespace, see, snapshot)
@@ -142,24 +149,24 @@ export class CacheSync {
     }
   }
 
-  async #verify (namespace: string, see: (sighting: Sighting) => void, snapshot: () => CachedRegistration[]): Promise<void> {
+  async #verify (namespace: string, see: (peer: CachedPeer) => void, snapshot: () => CachedRegistration[]): Promise<void> {
     const cached = await this.#read(namespace)
     const { clock, self, log } = this.#context
     const now = clock.now()
     let pruned = false
     await eachLimited(cached, VERIFYING, async entry => {
       const points = entry.points.filter(([, at]) => at > now)
-      let sighting: Sighting | undefined
+      let peer: CachedPeer | undefined
       try {
         const record = points.length === 0 ? undefined : await openPeerRecord(entry.signedPeerRecord)
         if (record != null && record.peerId.toString() === entry.peerId && !record.peerId.equals(self)) {
-          sighting = { id: record.peerId, multiaddrs: record.multiaddrs, seq: record.seq, signedPeerRecord: entry.signedPeerRecord, source: 'cache', points }
+          peer = { ...record, signedPeerRecord: entry.signedPeerRecord, points }
         }
       } catch (err) {
         log.error('dropped a cached registration of %s - %e', entry.peerId, err)
       }
-      if (sighting == null) pruned = true
-      else see(sighting)
+      if (peer == null) pruned = true
+      else see(peer)
     })
     if (pruned) this.persist(namespace, snapshot)
   }

@@ -1,5 +1,5 @@
 import { memoryCache } from './memory-cache.ts'
-import type { CachedRegistration, RegistrationCache } from './registration-cache.ts'
+import type { CachedRegistration, RegistrationCache } from '../api.ts'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 
 /**

@@ -3,7 +3,7 @@ import { createStore, del, delMany, get, keys, set } from 'idb-keyval'
 import { raceSignal } from 'race-signal'
 import { DEFAULT_DB_PREFIX, DEFAULT_DB_TIMEOUT } from '../constants.ts'
 import { copyRegistrations, sanitizeRegistrations } from './registration-cache.ts'
-import type { CachedRegistration, RegistrationCache, RegistrationCacheFactory } from './registration-cache.ts'
+import type { CachedRegistration, RegistrationCache, RegistrationCacheFactory } from '../api.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { UseStore } from 'idb-keyval'
 

@@ -1,5 +1,5 @@
 import { copyRegistrations } from './registration-cache.ts'
-import type { CachedRegistration, RegistrationCache, RegistrationCacheFactory } from './registration-cache.ts'
+import type { CachedRegistration, RegistrationCache, RegistrationCacheFactory } from '../api.ts'
 
 class MemoryCache implements RegistrationCache {
   readonly #namespaces = new Map<string, CachedRegistration[]>()

@@ -1,6 +1,6 @@
 import { PeerView } from './peer-view.ts'
-import type { DiscoveredPeer, Sighting, ViewChange } from './peer-view.ts'
-import type { PeerRemovalReason } from '../api.ts'
+import type { Sighting, ViewChange } from './peer-view.ts'
+import type { DiscoveredPeer, PeerRemovalReason } from '../api.ts'
 import type { CacheSync } from '../cache/cache-sync.ts'
 import type { Context, Run } from '../context.ts'
 import type { Task } from '../timing/scheduler.ts'
@@ -34,7 +34,9 @@ export class DiscoveredPeers {
 
   /** Read the cached peers of `namespace` into the view, once; each is told as soon as its record verifies */
   async load (namespace: string): Promise<void> {
-    await this.#cache.load(namespace, sighting => { this.see(namespace, sighting) }, this.#snapshot(namespace))
+    await this.#cache.load(namespace, peer => {
+      this.see(namespace, { id: peer.peerId, multiaddrs: peer.multiaddrs, seq: peer.seq, signedPeerRecord: peer.signedPeerRecord, source: 'cache', points: peer.points })
+    }, this.#snapshot(namespace))
   }
 
   /**

@@ -1,25 +1,6 @@
-import type { CachedRegistration } from '../cache/registration-cache.ts'
+import type { CachedRegistration, DiscoveredPeer, PeerSource } from '../api.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-/** Where the current knowledge of a peer came from */
-export type PeerSource = 'cache' | 'network'
-
-/** A peer registered in a namespace, as far as we know now */
-export interface DiscoveredPeer {
-  id: PeerId
-  /** From the peer's own signed record */
-  multiaddrs: Multiaddr[]
-  namespace: string
-  /** Milliseconds since the epoch when its last registration we know of lapses */
-  expiresAt: number
-  /** `cache` until a point has confirmed it since start-up */
-  source: PeerSource
-  /** The sequence number of its record */
-  seq: bigint
-  /** Peer ids of the points that hold its registration */
-  points: string[]
-}
 
 /** A verified registration about to enter the view */
 export interface Sighting {

@@ -1,4 +1,5 @@
-import type { DiscoveredPeer, Sighting } from './peer-view.ts'
+import type { Sighting } from './peer-view.ts'
+import type { DiscoveredPeer } from '../api.ts'
 
 function toPeer (namespace: string, sighting: Sighting): DiscoveredPeer {
   return {

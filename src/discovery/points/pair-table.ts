@@ -1,4 +1,4 @@
-import type { Point } from './points.ts'
+import type { Point } from '../context.ts'
 
 /**
  * One record per point and namespace, made on first use. The registrations

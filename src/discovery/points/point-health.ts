@@ -1,36 +1,9 @@
 import { anySignal } from 'any-signal'
-import type { Point } from './points.ts'
-import type { Context, Run } from '../context.ts'
+import type { PointState } from '../api.ts'
+import type { Context, Point, Run } from '../context.ts'
 import type { Task } from '../timing/scheduler.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
-
-/**
- * - `connecting`: nothing has been heard from the point since start-up, or
- *   since the connection to it closed; the next request will tell
- * - `ok`: the point is reachable: the last request to it got an answer, or a
- *   connection to it opened since it was `connecting`
- * - `error`: the last request failed (unreachable, timed out, no or a garbled
- *   answer, or the point said it is unavailable); it is tried again at `retryAt`
- */
-export type PointStatus = 'connecting' | 'ok' | 'error'
-
-/** How a rendezvous point is doing, as far as our requests to it can tell */
-export interface PointState {
-  /** The rendezvous point */
-  point: PeerId
-  status: PointStatus
-  /** What went wrong (when `error`) */
-  error?: string
-  /** The error's name, e.g. `TimeoutError` (when `error`) */
-  errorName?: string
-  /** Milliseconds since the epoch of the next attempt at the point (when `error` and one is scheduled) */
-  retryAt?: number
-  /** Milliseconds since the epoch of the last answer from the point; kept current without an event of its own */
-  lastSuccessAt?: number
-  /** Milliseconds since the epoch of the last change of status, error or retry time */
-  updatedAt: number
-}
 
 /**
  * Errors that are the point answering: it is reachable and working, even if

@@ -1,17 +1,9 @@
 import { InvalidParametersError } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
+import type { Point } from '../context.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-/** A rendezvous point: one peer, reachable at one or more addresses */
-export interface Point {
-  id: PeerId
-  /** `id` as a string, for maps and logs */
-  key: string
-  /** Handed to libp2p's dialer as they are, so any transport the node has can reach them */
-  addresses: Multiaddr[]
-}
 
 /** The peer id in the last `/p2p/` component, which names the peer at the end of any relay path */
 function pointId (address: Multiaddr): string | undefined {

@@ -1,35 +1,5 @@
+import type { RegistrationState } from '../api.ts'
 import type { PeerId } from '@libp2p/interface'
-
-/**
- * - `waiting-for-addresses`: we have no address to put in a record, so nothing was sent;
- *   registration happens as soon as one appears
- * - `registering`: a REGISTER is on its way (an earlier registration may still be in force)
- * - `registered`: the point accepted our record
- * - `error`: the last attempt failed; it is retried at `retryAt`
- */
-export type RegistrationStatus = 'waiting-for-addresses' | 'registering' | 'registered' | 'error'
-
-/** Our own registration in one namespace at one point */
-export interface RegistrationState {
-  namespace: string
-  /** The rendezvous point */
-  point: PeerId
-  status: RegistrationStatus
-  /** Seconds the point granted the last time it accepted us */
-  ttl?: number
-  /** Milliseconds since the epoch when the last accepted registration lapses */
-  expiresAt?: number
-  /** Milliseconds since the epoch of the next scheduled refresh (when `registered`) */
-  refreshAt?: number
-  /** Milliseconds since the epoch of the next retry (when `error`) */
-  retryAt?: number
-  /** What went wrong (when `error`) */
-  error?: string
-  /** The error's name, e.g. `InvalidTTLError` (when `error`) */
-  errorName?: string
-  /** Milliseconds since the epoch of this change */
-  updatedAt: number
-}
 
 export type RegistrationUpdate = Partial<Omit<RegistrationState, 'namespace' | 'point'>> & Pick<RegistrationState, 'status' | 'updatedAt'>
 

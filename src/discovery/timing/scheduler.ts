@@ -1,5 +1,5 @@
 import { clampDelay } from './clock.ts'
-import type { Clock, TimerId } from './clock.ts'
+import type { Clock, TimerId } from '../api.ts'
 import type { Logger } from '@libp2p/interface'
 
 /**
