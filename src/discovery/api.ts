@@ -324,6 +324,13 @@ export interface RegistrationCache {
   saveRegistrations(namespace: string, registrations: CachedRegistration[], options?: AbortOptions): Promise<void>
   /** Forget `namespace`, or every namespace when it is undefined (our sequence number stays) */
   clearRegistrations(namespace?: string, options?: AbortOptions): Promise<void>
+  /**
+   * A few of what was saved for `namespace`, at once: what a warm start shows
+   * before anything else can run (libp2p starts in one unbroken run, and an
+   * IndexedDB answer waits for its end). Optional: without it, cached peers
+   * show as soon as `loadRegistrations` answers.
+   */
+  peekRegistrations?(namespace: string): CachedRegistration[]
   /** The highest sequence number our own records have used */
   loadSeq(options?: AbortOptions): Promise<bigint | undefined>
   saveSeq(seq: bigint, options?: AbortOptions): Promise<void>

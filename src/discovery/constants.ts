@@ -48,6 +48,13 @@ export const DEFAULT_MAX_PEERS = DEFAULT_MAX_PAGES * DEFAULT_DISCOVER_LIMIT
  */
 export const LEAVE_GRACE = 10 * second
 
+/**
+ * Cached peers a warm start checks and shows at once, from the cache's quick
+ * copy, before libp2p has started: each record's signature is then checked
+ * in JavaScript, which costs milliseconds of main thread, so only a few
+ */
+export const FIRST_LOOK = 2
+
 /** The start of the IndexedDB database name; the node's peer id follows it */
 export const DEFAULT_DB_PREFIX = 'libp2p-rendezvous'
 

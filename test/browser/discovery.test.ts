@@ -159,6 +159,31 @@ describe('in Chromium', () => {
     expect(updates.map(u => u.peer.source)).toEqual(['cache', 'network'])
   })
 
+  it('after a reload, shows a cached peer while libp2p is still starting, before a task queued ahead of it could run', async () => {
+    const ns = namespace('first-look')
+    const a = await browserNode({ namespaces: [ns] })
+    await a.start()
+    await registered(a)
+    const key = await generateKeyPair('Ed25519')
+    const before = await browserNode({ namespaces: [ns] }, { privateKey: key })
+    const found = peerEvent(before, a.peerId)
+    await before.start()
+    await found
+    await before.stop()
+
+    const after = await browserNode({ namespaces: [ns] }, { privateKey: key })
+    const order: string[] = []
+    after.services.rendezvous.addEventListener('peer', (evt) => { order.push(`peer ${evt.detail.id.toString()}`) })
+    // a task queued now runs once libp2p's start yields; IndexedDB and WebCrypto answer as tasks too
+    setTimeout(() => { order.push('task') }, 0)
+    const starting = Promise.resolve(after.start()).then(() => { order.push('started') })
+    await starting
+    await new Promise(resolve => setTimeout(resolve, 0))
+    // the peer before libp2p has finished starting, and before the task queued ahead of it could run
+    expect(order[0]).toBe(`peer ${a.peerId.toString()}`)
+    expect(order.slice(1).sort()).toEqual(['started', 'task'])
+  })
+
   it('never emits cached peers whose registration has lapsed, and prunes them', async () => {
     const ns = namespace('lapsed')
     const a = await browserNode({ namespaces: [ns] })

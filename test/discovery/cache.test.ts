@@ -59,6 +59,20 @@ describe('registration cache', () => {
     expect(found).toHaveLength(1)
   })
 
+  it('shows the cache\'s first look within start() itself, before anything waits; the full read adds nothing twice', async () => {
+    const visit = await firstVisit()
+    visit.point.mode = 'hang'
+    const node = await createTestNode(visit.network, { namespaces: ['app'], cache: visit.cache, clock: visit.clock, timeout: 600_000, unregisterTimeout: 50, visibility: new ManualVisibility() }, { privateKey: visit.privateKey })
+    trackService(node.service)
+    const order: string[] = []
+    node.service.addEventListener('peer', () => { order.push('peer') })
+    const starting = node.service.start()
+    order.push('start() returned')
+    await starting
+    node.service.afterStart?.()
+    expect(order).toEqual(['peer', 'start() returned'])
+  })
+
   it('never emits expired cached peers, and prunes them', async () => {
     const visit = await firstVisit({ ttl: 120 })
     visit.clock.advance(121_000)

@@ -1,5 +1,6 @@
 import { eachLimited, VERIFYING } from '../../client/verify.ts'
-import { openPeerRecord } from '../../protocol/peer-record.ts'
+import { openPeerRecord, openPeerRecordNow } from '../../protocol/peer-record.ts'
+import { FIRST_LOOK } from '../constants.ts'
 import { withMemoryFallback } from './fallback-cache.ts'
 import type { CachedRegistration, RegistrationCache } from '../api.ts'
 import type { Context } from '../context.ts'
@@ -32,6 +33,8 @@ export class CacheSync {
   readonly #writes = new Map<string, Promise<void>>()
   /** Namespaces with a write queued that has not begun; it will save the view as it is when it does */
   readonly #queued = new Set<string>()
+  /** Per namespace: the cache's first look, checked as the service is made, shown first at start */
+  readonly #firstLook = new Map<string, CachedPeer[]>()
   readonly #seq: Promise<bigint | undefined>
   #savedSeq = 0n
   #active = false
@@ -44,6 +47,7 @@ export class CacheSync {
         context.log.error('the registration cache failed, keeping registrations in memory from now on - %e', err)
       })
     }
+    for (const namespace of context.settings.namespaces) this.#firstLook.set(namespace, this.#peek(namespace))
     const reads = Promise.all(context.settings.namespaces.map(async namespace => this.#read(namespace)))
     // the peers come first: they are what a warm start shows; the sequence number waits for the first REGISTER
     this.#seq = reads.then(async () => this.#readSeq())
@@ -149,7 +153,39 @@ export class CacheSync {
     }
   }
 
+  /**
+   * The few cached peers of `namespace` the cache can give at once, checked
+   * without leaving the running task: libp2p starts in one unbroken run, and
+   * anything that waits for a task (an IndexedDB answer, WebCrypto) waits
+   * for its end, so these are what a warm start can show before it.
+   */
+  #peek (namespace: string): CachedPeer[] {
+    const { clock, self } = this.#context
+    const now = clock.now()
+    let entries: CachedRegistration[] = []
+    try {
+      entries = this.#cache?.peekRegistrations?.(namespace) ?? []
+    } catch {
+      // the full read will tell
+    }
+    const peers: CachedPeer[] = []
+    for (const entry of entries.sort((a, b) => b.expiresAt - a.expiresAt).slice(0, FIRST_LOOK)) {
+      const points = entry.points.filter(([, at]) => at > now)
+      try {
+        const record = points.length === 0 ? undefined : openPeerRecordNow(entry.signedPeerRecord)
+        if (record != null && record.peerId.toString() === entry.peerId && !record.peerId.equals(self)) {
+          peers.push({ ...record, signedPeerRecord: entry.signedPeerRecord, points })
+        }
+      } catch {
+        // the full read drops it, and says so
+      }
+    }
+    return peers
+  }
+
   async #verify (namespace: string, see: (peer: CachedPeer) => void, snapshot: () => CachedRegistration[]): Promise<void> {
+    // before anything that waits: these go out within start() itself
+    for (const peer of this.#firstLook.get(namespace) ?? []) see(peer)
     const cached = await this.#read(namespace)
     const { clock, self, log } = this.#context
     const now = clock.now()

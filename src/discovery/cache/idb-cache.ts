@@ -2,6 +2,7 @@ import { TimeoutError } from '@libp2p/interface'
 import { createStore, del, delMany, get, keys, set } from 'idb-keyval'
 import { raceSignal } from 'race-signal'
 import { DEFAULT_DB_PREFIX, DEFAULT_DB_TIMEOUT } from '../constants.ts'
+import { clearFirstLook, peekFirstLook, saveFirstLook } from './first-look.ts'
 import { copyRegistrations, sanitizeRegistrations } from './registration-cache.ts'
 import type { CachedRegistration, RegistrationCache, RegistrationCacheFactory } from '../api.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -55,9 +56,15 @@ class IdbCache implements RegistrationCache {
         await set(namespaceKey(namespace), copyRegistrations(registrations), store)
       }
     }, options)
+    saveFirstLook(this.#dbName, namespace, registrations)
+  }
+
+  peekRegistrations (namespace: string): CachedRegistration[] {
+    return peekFirstLook(this.#dbName, namespace)
   }
 
   async clearRegistrations (namespace?: string, options?: AbortOptions): Promise<void> {
+    clearFirstLook(this.#dbName, namespace)
     await this.#run(async store => {
       if (namespace != null) {
         await del(namespaceKey(namespace), store)
@@ -97,8 +104,10 @@ class IdbCache implements RegistrationCache {
 
 /**
  * A cache in IndexedDB (through idb-keyval), in a database of its own per
- * peer id. IndexedDB is opened on first use; where it is missing or failing,
- * operations fail and the discovery service carries on in memory.
+ * peer id, with a quick copy of a few registrations per namespace in
+ * `localStorage` for a warm start's first look. IndexedDB is opened on first
+ * use; where it is missing or failing, operations fail and the discovery
+ * service carries on in memory.
  */
 export function idbCache (init: IdbCacheInit = {}): RegistrationCacheFactory {
   const prefix = init.dbPrefix ?? DEFAULT_DB_PREFIX

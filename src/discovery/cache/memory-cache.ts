@@ -17,6 +17,10 @@ class MemoryCache implements RegistrationCache {
     }
   }
 
+  peekRegistrations (namespace: string): CachedRegistration[] {
+    return copyRegistrations(this.#namespaces.get(namespace) ?? [])
+  }
+
   async clearRegistrations (namespace?: string): Promise<void> {
     if (namespace == null) {
       this.#namespaces.clear()
