@@ -83,6 +83,20 @@ async function registered (node: Node): Promise<RegistrationState> {
   })
 }
 
+/** A page registered in `ns`, and a first visit with `key` that found it and cached it; the next node with `key` is the reload */
+async function firstVisit (ns: string): Promise<{ a: Node, key: PrivateKey }> {
+  const a = await browserNode({ namespaces: [ns] })
+  await a.start()
+  await registered(a)
+  const key = await generateKeyPair('Ed25519')
+  const before = await browserNode({ namespaces: [ns] }, { privateKey: key })
+  const found = peerEvent(before, a.peerId)
+  await before.start()
+  await found
+  await before.stop()
+  return { a, key }
+}
+
 /** What the node with `peerId` keeps in IndexedDB for `ns`, read straight from the database */
 async function cachedIn (peerId: PeerId, ns: string): Promise<Array<{ peerId: string, expiresAt: number }> | undefined> {
   return get(['ns', ns], createStore(`libp2p-rendezvous/${peerId.toString()}`, 'registrations'))
@@ -132,16 +146,7 @@ describe('in Chromium', () => {
 
   it('after a reload, emits the cached peers before the network answers, then confirms them', async () => {
     const ns = namespace('reload')
-    const a = await browserNode({ namespaces: [ns] })
-    await a.start()
-    await registered(a)
-
-    const key = await generateKeyPair('Ed25519')
-    const before = await browserNode({ namespaces: [ns] }, { privateKey: key })
-    const found = peerEvent(before, a.peerId)
-    await before.start()
-    await found
-    await before.stop()
+    const { a, key } = await firstVisit(ns)
 
     const after = await browserNode({ namespaces: [ns] }, { privateKey: key })
     const updates: PeerViewUpdate[] = []
@@ -161,15 +166,7 @@ describe('in Chromium', () => {
 
   it('after a reload, shows a cached peer while libp2p is still starting, before a task queued ahead of it could run', async () => {
     const ns = namespace('first-look')
-    const a = await browserNode({ namespaces: [ns] })
-    await a.start()
-    await registered(a)
-    const key = await generateKeyPair('Ed25519')
-    const before = await browserNode({ namespaces: [ns] }, { privateKey: key })
-    const found = peerEvent(before, a.peerId)
-    await before.start()
-    await found
-    await before.stop()
+    const { a, key } = await firstVisit(ns)
 
     const after = await browserNode({ namespaces: [ns] }, { privateKey: key })
     const order: string[] = []
