@@ -49,13 +49,11 @@ function warmTarget (r: NonNullable<Results['firstPeer']>): Target {
     met: r.warmVsCold <= 0.1,
     unsettled: unsettled(r.warmVsCold, r.pairedWarmVsCold.median, 0.1),
     note: `${unsettledNote(r.warmVsCold, r.pairedWarmVsCold.median, 0.1)}` +
-      'A warm start reads the cache as soon as libp2p makes the service and, from start(), emits each cached peer as soon as its record verifies again. ' +
-      `The read finished at ${ms(read)} and the first peer came ${ms(r.warm.median - read)} later; a bare libp2p node's own start() takes ${ms(floor.started)}. ${alone}` +
-      'libp2p starts its components in one unbroken run of promise callbacks, and the answers of IndexedDB and WebCrypto arrive as tasks, so they wait for the end of that run whenever the read began: ' +
-      'the first cached peer comes after libp2p\'s own start, however early the database is opened. ' +
-      `The cold start it is compared with runs on loopback (${ms(cold.connected)} to a connection), where the network costs almost nothing; ` +
-      'against a point a few round trips away the cold start grows by every round trip and the warm one does not. ' +
-      'What would move it: a synchronous first look at a few cached peers (storage read and signature checked without leaving the running task), which in this browser costs about 10 ms of main thread per record checked in JavaScript.'
+      'A warm start shows the cache\'s first look from start() itself: a quick copy of a few cached registrations in localStorage, whose signatures are checked in JavaScript as libp2p makes the service; ' +
+      `the rest follow as IndexedDB answers (here at ${ms(read)}) and WebCrypto checks them. A bare libp2p node's own start() takes ${ms(floor.started)}. ${alone}` +
+      'libp2p starts its components in one unbroken run of promise callbacks, and the answers of IndexedDB and WebCrypto arrive as tasks, so anything that waits for them waits for the end of that run. ' +
+      `The cold start it is compared with runs on loopback (${ms(cold.connected)} to a connection), where the network costs almost nothing. ` +
+      'What would move it: whatever delays the first look: a first look that is empty or whose records fail their check (the first peer then waits for IndexedDB), or a service made long before it is started.'
   }
 }
 
