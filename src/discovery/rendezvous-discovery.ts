@@ -9,6 +9,7 @@ import { WAKE_INTERVAL } from './constants.ts'
 import { checkNamespace, positive, resolveSettings } from './options.ts'
 import { DiscoveredPeers } from './peers/discovered-peers.ts'
 import { Poller } from './peers/poller.ts'
+import { checkGater } from './points/gater.ts'
 import { PointHealth } from './points/point-health.ts'
 import { overWebSockets } from './points/points.ts'
 import { Registrations } from './registrations/registrations.ts'
@@ -81,9 +82,14 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     return this.#started
   }
 
-  /** Emit the cached peers of our namespaces, each as soon as its record verifies; nothing is sent yet */
+  /**
+   * Emit the cached peers of our namespaces, each as soon as its record
+   * verifies; nothing is sent yet. Throws `PointsDeniedError` when the
+   * connection gater refuses every point.
+   */
   async start (): Promise<void> {
     if (this.#started) return
+    await checkGater(this.#components.connectionGater, this.#context.settings.points)
     this.#started = true
     this.#cache.start()
     const namespaces = this.#context.settings.namespaces

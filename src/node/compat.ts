@@ -4,9 +4,11 @@
  * global `WebSocket`, which Node 20 keeps behind a flag. Import this module
  * before anything else in Node 20 programs (the services say so, in one line,
  * when it is missing). It is the package's one module with side effects, and
- * nothing else imports it, so `ws` never reaches a browser bundle.
+ * nothing else imports it, so `ws` never reaches a browser bundle. `ws` is
+ * an optional peer dependency (every Node program that dials WebSockets has
+ * it, through @libp2p/websockets): without it there is no WebSocket to shim,
+ * and the services say so when a point is reached over WebSockets.
  */
-import { WebSocket } from 'ws'
 
 if (typeof Promise.withResolvers !== 'function') {
   Object.defineProperty(Promise, 'withResolvers', {
@@ -22,5 +24,6 @@ if (typeof Promise.withResolvers !== 'function') {
 }
 
 if (typeof globalThis.WebSocket === 'undefined') {
-  Object.defineProperty(globalThis, 'WebSocket', { configurable: true, writable: true, value: WebSocket })
+  const ws = await import('ws').catch(() => undefined)
+  if (ws != null) Object.defineProperty(globalThis, 'WebSocket', { configurable: true, writable: true, value: ws.WebSocket })
 }
