@@ -80,14 +80,14 @@ export class Output {
     if (!this.json) this.write(lines)
   }
 
-  /** Something went wrong but we carry on */
+  /** Something went wrong but we carry on: one line on stderr, `{"event": "warning", "time", "message"}` in JSON mode */
   warn (message: string): void {
-    console.error(`${this.program}: warning: ${message}`)
+    console.error(this.json ? jsonLine({ event: 'warning', time: new Date().toISOString(), message }) : `${this.program}: warning: ${message}`)
   }
 
-  /** Why we stop, on one line */
+  /** Why we stop: one line on stderr, `{"event": "error", "time", "message"}` in JSON mode */
   error (message: string): void {
-    console.error(`${this.program}: ${message}`)
+    console.error(this.json ? jsonLine({ event: 'error', time: new Date().toISOString(), message }) : `${this.program}: ${message}`)
   }
 
   private write (lines: string[]): void {
