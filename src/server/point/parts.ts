@@ -3,6 +3,13 @@
  * (a browser app that installs the package for its SDK never needs them), so
  * they load when a point is made, and a missing one is named with the
  * command that installs them.
+ *
+ * A new part of the point (a WebRTC-direct listener's `@libp2p/webrtc`, say)
+ * joins this scheme in four places: loaded here, named in `SERVER_PACKAGES`,
+ * an optional peer dependency and a dev dependency in package.json (never a
+ * dependency: browser apps would install it). The command line's bundle
+ * carries it by itself; test/server/optional-dependencies.test.ts checks
+ * package.json against `SERVER_PACKAGES`.
  */
 import { loadOptional, SERVER_PACKAGES } from '../optional-dependency.ts'
 
