@@ -2,6 +2,7 @@ import { equals } from 'uint8arrays/equals'
 import { namespaceByteLength, namespaceProblem } from '../protocol/namespace.ts'
 import { discoverError, discoverOk, registerError, registerOk } from '../protocol/messages.ts'
 import { openPeerRecord } from '../protocol/peer-record.ts'
+import { soleRelay } from './relay-path.ts'
 import { second } from '../constants.ts'
 import type { Cookies } from './cookies.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
@@ -77,7 +78,8 @@ async function handleRegister (request: Extract<Request, { type: 'REGISTER' }>, 
     namespace: request.namespace as string,
     signedPeerRecord: request.signedPeerRecord,
     seq: record.seq,
-    expiresAt: now + ttl * second
+    expiresAt: now + ttl * second,
+    relayedVia: soleRelay(record.multiaddrs)
   }, { maxPerPeer: policy.maxRegistrationsPerPeer, maxTotal: policy.maxRegistrations }, now)
 
   if (outcome.ok) return registerOk(ttl)

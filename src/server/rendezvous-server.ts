@@ -4,8 +4,10 @@ import { DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATION
 import { discoverError, parseRequest, registerError } from '../protocol/messages.ts'
 import { rendezvousStream } from '../protocol/stream.ts'
 import { Cookies } from './cookies.ts'
+import { Departures } from './departures.ts'
 import { handleRequest } from './handle-request.ts'
 import { memoryStore } from './store/memory-store.ts'
+import type { DeparturesComponents } from './departures.ts'
 import type { PointPolicy } from './handle-request.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { Message, Request } from '../protocol/messages.ts'
@@ -41,6 +43,16 @@ export interface RendezvousServerInit {
   allowEmptyAddresses?: boolean
   /** Accept records signed under rust-libp2p's legacy routing-state domain. @default true */
   acceptLegacyRecords?: boolean
+  /**
+   * Drop a peer's registrations as soon as its last connection to this
+   * point closes, when every address in its record is a relay path through
+   * this point (a browser's, typically): nobody can reach it any more. A
+   * registration with any other address stays until it expires or is
+   * unregistered. With a shared store, only the point the peer was connected
+   * to drops, and only what is relayed through that point.
+   * @default true
+   */
+  dropOnDisconnect?: boolean
   /** Key for cookie MACs; points that share a store must share it too. @default the store's `cookieSecret`, else 32 random bytes */
   cookieSecret?: Uint8Array
   /** @default an in-memory store */
@@ -49,7 +61,7 @@ export interface RendezvousServerInit {
   now?(): number
 }
 
-export interface RendezvousServerComponents {
+export interface RendezvousServerComponents extends DeparturesComponents {
   registrar: Registrar
   logger: ComponentLogger
 }
@@ -77,6 +89,7 @@ export class RendezvousPoint implements RendezvousServer {
   private readonly maxMessageSize: number
   private readonly maxInboundStreams: number
   private readonly gcInterval: number
+  private readonly departures?: Departures
   private gcTimer?: ReturnType<typeof setInterval>
   private started = false
 
@@ -92,6 +105,7 @@ export class RendezvousPoint implements RendezvousServer {
     this.maxMessageSize = init.maxMessageSize ?? MAX_REQUEST_SIZE
     this.maxInboundStreams = init.maxInboundStreams ?? 8
     this.gcInterval = init.gcInterval ?? minute
+    if (init.dropOnDisconnect !== false) this.departures = new Departures(components, this.store, this.now, this.log)
   }
 
   isStarted (): boolean {
@@ -110,12 +124,23 @@ export class RendezvousPoint implements RendezvousServer {
     this.gcTimer = setInterval(() => { void this.collectGarbage() }, this.gcInterval)
     // a sweep timer alone must not keep a Node process alive
     if (typeof this.gcTimer === 'object') this.gcTimer.unref?.()
+    this.departures?.start()
     this.started = true
+  }
+
+  /**
+   * The node closes every connection when it stops; those are not peers
+   * leaving, and a point that stops leaves their registrations to expire, as
+   * one that crashes does
+   */
+  beforeStop (): void {
+    this.departures?.stop()
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     clearInterval(this.gcTimer)
+    this.departures?.stop()
     for (const protocol of this.protocols) {
       await this.components.registrar.unhandle(protocol)
     }
@@ -155,13 +180,16 @@ export class RendezvousPoint implements RendezvousServer {
 
   private async respond (request: Request, connection: Connection, log: Logger): Promise<Message | undefined> {
     try {
-      return await handleRequest(request, {
+      if (request.type === 'REGISTER') await this.departures?.settled(connection.remotePeer)
+      const response = await handleRequest(request, {
         remotePeer: connection.remotePeer,
         now: this.now(),
         store: this.store,
         cookies: this.cookies,
         policy: this.policy
       })
+      if (request.type === 'REGISTER') this.departures?.registered(connection)
+      return response
     } catch (err: any) {
       log.error('%s from %p failed - %e', request.type, connection.remotePeer, err)
       const status = err?.name === 'StoreUnavailableError' ? 'E_UNAVAILABLE' : 'E_INTERNAL_ERROR'

@@ -48,6 +48,7 @@ interface IndexEntry {
   seq: bigint
   expiresAt: number
   id: string
+  relayedVia?: string
 }
 
 const PRUNE_BATCH = 500
@@ -157,7 +158,7 @@ export class RedisRegistrationStore implements RegistrationStore {
   }
 
   async register (registration: NewRegistration, limits: RegistrationLimits, now: number): Promise<RegisterOutcome> {
-    const { peerId, namespace, signedPeerRecord, seq, expiresAt } = registration
+    const { peerId, namespace, signedPeerRecord, seq, expiresAt, relayedVia } = registration
     const keys = this.keys
     const id = Buffer.from(randomBytes(8)).toString('hex')
     // relative to Redis's clock: points' clocks (and tests' `now`) need not agree with it
@@ -171,7 +172,7 @@ export class RedisRegistrationStore implements RegistrationStore {
       const reply = await this.client.rendezvousRegister(
         keys.cursor, keys.all, keys.expiry, keys.namespace(namespace), keys.peer(peerId),
         keys.base, peerId, namespace, seq.toString(), String(expiresAt), String(now),
-        limits.maxPerPeer, limits.maxTotal, id, ttl
+        limits.maxPerPeer, limits.maxTotal, id, ttl, relayedVia ?? ''
       )
       const [status, detail] = reply
       const gone = pairs(reply.slice(2))
@@ -188,11 +189,21 @@ export class RedisRegistrationStore implements RegistrationStore {
   }
 
   async unregister (peerId: string, namespace: string | undefined, _now?: number): Promise<number> {
+    return this.remove(peerId, namespace == null ? 'all' : 'one', namespace ?? '')
+  }
+
+  async unregisterRelayed (peerId: string, relay: string, _now?: number): Promise<number> {
+    // the script keeps an empty relay for "none", which no relay is
+    return relay === '' ? 0 : this.remove(peerId, 'relayed', relay)
+  }
+
+  /** Run the unregister script: every registration of the peer, one, or those through one relay */
+  private async remove (peerId: string, which: 'all' | 'one' | 'relayed', argument: string): Promise<number> {
     const keys = this.keys
     return this.call(async () => {
       const reply = await this.client.rendezvousUnregister(
         keys.peer(peerId), keys.all, keys.expiry,
-        keys.base, peerId, namespace == null ? 'all' : 'one', namespace ?? ''
+        keys.base, peerId, which, argument
       )
       const gone = pairs(reply)
       await this.unlink(gone)
@@ -208,14 +219,15 @@ export class RedisRegistrationStore implements RegistrationStore {
         keys.base, after.toString(), Math.max(0, Math.min(Math.floor(limit), MAX_PAGE)), String(now), namespace ?? ''
       )
       const entries: IndexEntry[] = []
-      for (let i = 0; i + 5 < reply.length; i += 6) {
+      for (let i = 0; i + 6 < reply.length; i += 7) {
         entries.push({
           peerId: reply[i],
           namespace: reply[i + 1],
           cursor: BigInt(reply[i + 2]),
           seq: BigInt(reply[i + 3]),
           expiresAt: Number(reply[i + 4]),
-          id: reply[i + 5]
+          id: reply[i + 5],
+          relayedVia: reply[i + 6] === '' ? undefined : reply[i + 6]
         })
       }
       const records = await this.fetchRecords(entries)
@@ -231,7 +243,8 @@ export class RedisRegistrationStore implements RegistrationStore {
           signedPeerRecord: record,
           seq: entry.seq,
           expiresAt: entry.expiresAt,
-          cursor: entry.cursor
+          cursor: entry.cursor,
+          relayedVia: entry.relayedVia
         })
       })
       // past every entry read, returned or not: what vanished will not come back below its cursor
