@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { rendezvousClient } from '../../src/index.ts'
-import { memoryStore } from '../../src/server/index.ts'
+import { MemoryRegistrationStore } from '../../src/server/index.ts'
 import { RENDEZVOUS_PROTOCOL } from '../../src/constants.ts'
 import { parseRegisterResponse, registerRequest } from '../../src/protocol/messages.ts'
 import { killAll, startCli } from '../cli/cli-process.ts'
@@ -32,12 +32,24 @@ async function listed (point: PointNode, namespace: string): Promise<string[]> {
 }
 
 /** REGISTER a record signed by `key` (the key of `node`) with the given addresses, on a raw stream */
-async function registerRecord (node: Libp2p, key: PrivateKey, point: PointNode, namespace: string, multiaddrs: string[]): Promise<void> {
+async function registerRecord (node: Libp2p, key: PrivateKey, point: PointNode, namespace: string, multiaddrs: string[], seq = 1n): Promise<void> {
   const session = rawSession(await node.dialProtocol(point.address, RENDEZVOUS_PROTOCOL))
   try {
-    expect(parseRegisterResponse(await session.request(registerRequest(namespace, await signRecord(key, { multiaddrs }), 300)))).toBe(300)
+    expect(parseRegisterResponse(await session.request(registerRequest(namespace, await signRecord(key, { multiaddrs, seq }), 300)))).toBe(300)
   } finally {
     await session.close()
+  }
+}
+
+/** The memory store seen only through the store interface, unregistering by relay as given, or not at all */
+function storeOver (memory: MemoryRegistrationStore, unregisterRelayed?: RegistrationStore['unregisterRelayed']): RegistrationStore {
+  return {
+    register: async (...args) => memory.register(...args),
+    unregister: async (...args) => memory.unregister(...args),
+    discover: async (...args) => memory.discover(...args),
+    namespaceStats: async (...args) => memory.namespaceStats(...args),
+    prune: async (...args) => memory.prune(...args),
+    ...(unregisterRelayed != null ? { unregisterRelayed } : {})
   }
 }
 
@@ -103,19 +115,45 @@ describe('a point drops the registrations of a peer nobody can reach any more', 
   })
 
   it('with a store that cannot unregister by relay, keeps them until they expire', async () => {
-    const memory = memoryStore()
-    const store: RegistrationStore = {
-      register: async (...args) => memory.register(...args),
-      unregister: async (...args) => memory.unregister(...args),
-      discover: async (...args) => memory.discover(...args),
-      namespaceStats: async (...args) => memory.namespaceStats(...args),
-      prune: async (...args) => memory.prune(...args)
-    }
-    const point = await createPoint({ store }, 'ws', { relay: true })
+    const point = await createPoint({ store: storeOver(new MemoryRegistrationStore()) }, 'ws', { relay: true })
     const peer = await browserShapedClient(point)
     await peer.services.rendezvous.register(point.address, 'kept', { ttl: 300 })
     await peer.stop()
     await vi.waitFor(() => { expect(point.node.getConnections(peer.peerId)).toHaveLength(0) }, LEAVING)
     expect(await listed(point, 'kept')).toEqual([peer.peerId.toString()])
+  })
+
+  it('a peer back on a new connection while its drop is still under way keeps what it registers then', async () => {
+    // the memory store drops at once; this one holds the drop back, as a store that serves requests
+    // concurrently (a connection pool, say) may, so that the REGISTER arrives while it is under way
+    const memory = new MemoryRegistrationStore()
+    let release = (): void => {}
+    const held = new Promise<void>(resolve => { release = resolve })
+    let dropping = false
+    const store = storeOver(memory, async (...args) => {
+      dropping = true
+      await held
+      return memory.unregisterRelayed(...args)
+    })
+    const point = await createPoint({ store }, 'ws')
+    const key = await newKey()
+    const { node } = await createClient({}, 'ws', key)
+    const throughPoint = [`${point.address.toString()}/p2p-circuit`]
+    await registerRecord(node, key, point, 'back', throughPoint)
+    await registerRecord(node, key, point, 'not-back', throughPoint)
+
+    await node.hangUp(point.node.peerId)
+    await vi.waitFor(() => { expect(dropping).toBe(true) }, LEAVING)
+    const again = registerRecord(node, key, point, 'back', throughPoint, 2n)
+    await vi.waitFor(() => {
+      expect(point.node.getConnections(node.peerId).flatMap(c => c.streams).some(s => s.protocol === RENDEZVOUS_PROTOCOL)).toBe(true)
+    }, LEAVING)
+    // a few requests through the point, time enough for a REGISTER nothing held back to reach the store
+    for (let i = 0; i < 3; i++) await listed(point, 'back')
+    release()
+    await again
+
+    expect(await listed(point, 'not-back')).toEqual([])
+    expect(await listed(point, 'back')).toEqual([node.peerId.toString()])
   })
 })
