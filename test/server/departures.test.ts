@@ -14,7 +14,7 @@ import { createBrowserShapedPeer, createClient, createPoint, stopNodes } from '.
 import { newKey, signRecord } from '../fixtures/records.ts'
 import { rawSession } from '../fixtures/session.ts'
 import type { PointNode } from '../fixtures/nodes.ts'
-import type { RegistrationStore } from '../../src/server/index.ts'
+import type { RegistrationStore, RendezvousServerInit } from '../../src/server/index.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
 /** How long to keep looking for a peer to leave: generous for a busy machine, and never a measurement */
@@ -105,23 +105,20 @@ describe('a point drops the registrations of a peer nobody can reach any more', 
     await vi.waitFor(async () => { expect(await listed(point, 'several')).toEqual([]) }, LEAVING)
   })
 
-  it('with dropOnDisconnect: false, keeps them until they expire', async () => {
-    const point = await createPoint({ dropOnDisconnect: false }, 'ws', { relay: true })
-    const peer = await browserShapedClient(point)
-    await peer.services.rendezvous.register(point.address, 'kept', { ttl: 300 })
-    await peer.stop()
-    await vi.waitFor(() => { expect(point.node.getConnections(peer.peerId)).toHaveLength(0) }, LEAVING)
-    expect(await listed(point, 'kept')).toEqual([peer.peerId.toString()])
-  })
-
-  it('with a store that cannot unregister by relay, keeps them until they expire', async () => {
-    const point = await createPoint({ store: storeOver(new MemoryRegistrationStore()) }, 'ws', { relay: true })
-    const peer = await browserShapedClient(point)
-    await peer.services.rendezvous.register(point.address, 'kept', { ttl: 300 })
-    await peer.stop()
-    await vi.waitFor(() => { expect(point.node.getConnections(peer.peerId)).toHaveLength(0) }, LEAVING)
-    expect(await listed(point, 'kept')).toEqual([peer.peerId.toString()])
-  })
+  const keepers: Array<[string, () => RendezvousServerInit]> = [
+    ['with dropOnDisconnect: false', () => ({ dropOnDisconnect: false })],
+    ['with a store that cannot unregister by relay', () => ({ store: storeOver(new MemoryRegistrationStore()) })]
+  ]
+  for (const [name, init] of keepers) {
+    it(`${name}, keeps them until they expire`, async () => {
+      const point = await createPoint(init(), 'ws', { relay: true })
+      const peer = await browserShapedClient(point)
+      await peer.services.rendezvous.register(point.address, 'kept', { ttl: 300 })
+      await peer.stop()
+      await vi.waitFor(() => { expect(point.node.getConnections(peer.peerId)).toHaveLength(0) }, LEAVING)
+      expect(await listed(point, 'kept')).toEqual([peer.peerId.toString()])
+    })
+  }
 
   it('a peer back on a new connection while its drop is still under way keeps what it registers then', async () => {
     // the memory store drops at once; this one holds the drop back, as a store that serves requests
