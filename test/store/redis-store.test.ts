@@ -209,11 +209,12 @@ describe('RedisRegistrationStore: registrations written before the relay was kep
   it('reads them as not relayed: discovered as before, left alone by a departure, removed by UNREGISTER', async () => {
     const store = await open()
     const client = await redis.client()
-    await store.register(registration('older', 'chat'), ROOMY, T0)
-    // the value as points wrote it before: cursor|seq|expiresAt|record id, without the relay
+    await store.register({ ...registration('older', 'chat'), relayedVia: 'relay-1' }, ROOMY, T0)
+    // the value as points wrote it before: cursor|seq|expiresAt|record id, without the relay's mark
     const key = `{${store.fleet}}:peer:older`
-    const value = await client.hget(key, 'chat')
-    await client.hset(key, 'chat', String(value).replace(/\|[^|]*$/, ''))
+    const value = String(await client.hget(key, 'chat'))
+    expect(value).toMatch(/\|r=relay-1$/)
+    await client.hset(key, 'chat', value.replace(/\|r=relay-1$/, ''))
     expect(String(await client.hget(key, 'chat')).split('|')).toHaveLength(4)
 
     const [found] = (await store.discover('chat', 0n, 10, T0)).registrations

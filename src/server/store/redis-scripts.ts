@@ -22,10 +22,16 @@ local exp_key = base .. 'exp'
 -- namespace and record id of every registration removed, for the caller to unlink the records
 local gone = {}
 
--- a peer hash value: cursor|seq|expiresAt|record id|relay, the relay empty when there is none
+-- a peer hash value: cursor|seq|expiresAt|record id, then marks: |u for an unsigned registration,
+-- |r=<relay> for one whose every address goes through that relay. Values without marks read as neither.
 local function decode (value)
-  local cursor, seq, expires, id, relay = string.match(value, '^(%d+)|(%d+)|([^|]+)|(%x+)|?([^|]*)$')
-  return { cursor = cursor, seq = seq, expires = tonumber(expires), expires_text = expires, id = id, relay = relay }
+  local cursor, seq, expires, id, marks = string.match(value, '^(%d+)|(%d+)|([^|]+)|(%x+)(.*)$')
+  local entry = { cursor = cursor, seq = seq, expires = tonumber(expires), expires_text = expires, id = id, unsigned = false, relay = '' }
+  for mark in string.gmatch(marks, '|([^|]*)') do
+    if mark == 'u' then entry.unsigned = true
+    elseif string.sub(mark, 1, 2) == 'r=' then entry.relay = string.sub(mark, 3) end
+  end
+  return entry
 end
 
 -- peer ids hold no newline, so the first one separates peer from namespace
@@ -64,7 +70,8 @@ end
 
 /**
  * KEYS: cursor, all, exp, ns:<namespace>, peer:<peer>
- * ARGV: base, peer, namespace, seq, expiresAt, now, maxPerPeer, maxTotal, record id, ttl ms, relay ('' for none)
+ * ARGV: base, peer, namespace, seq, expiresAt, now, maxPerPeer, maxTotal, record id, ttl ms, '1' when unsigned,
+ * relay ('' for none)
  * Returns: status ('ok' | 'stale-record' | 'peer-limit' | 'total-limit'), the new cursor or the current
  * seq or '', then namespace/record id pairs of registrations it removed.
  */
@@ -110,7 +117,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local cursor = string.format('%.0f', redis.call('INCR', KEYS[1]))
 
-redis.call('HSET', KEYS[5], ns, cursor .. '|' .. seq .. '|' .. expires .. '|' .. id .. '|' .. ARGV[11])
+redis.call('HSET', KEYS[5], ns, cursor .. '|' .. seq .. '|' .. expires .. '|' .. id .. (ARGV[11] == '1' and '|u' or '') .. (ARGV[12] ~= '' and '|r=' .. ARGV[12] or ''))
 redis.call('ZADD', KEYS[4], cursor, peer)
 local member = peer .. '\\n' .. ns
 redis.call('ZADD', KEYS[2], cursor, member)
@@ -148,13 +155,14 @@ return gone
 
 /**
  * KEYS: the cursor order to read, ns:<namespace> or all
- * ARGV: base, after, limit, now, namespace ('' when KEYS[1] is all)
- * Returns: peer, namespace, cursor, seq, expiresAt, record id, relay; seven per registration, in cursor order.
- * Reads in batches of `limit` from the cursor order, so a page costs O(log n + page) plus the expired
- * entries it steps over, never the size of the namespace.
+ * ARGV: base, after, limit, now, namespace ('' when KEYS[1] is all), '1' to leave out unsigned registrations
+ * Returns: peer, namespace, cursor, seq, expiresAt, record id, '1' when unsigned else '', relay ('' for none);
+ * eight per registration, in cursor order. Reads in batches of `limit` from the cursor order, so a page
+ * costs O(log n + page) plus the expired (or left out) entries it steps over, never the size of the namespace.
  */
 const DISCOVER = `
 local limit, now = tonumber(ARGV[3]), tonumber(ARGV[4])
+local signed_only = ARGV[6] == '1'
 local every_namespace = KEYS[1] == all_key
 local out = {}
 local found = 0
@@ -167,13 +175,14 @@ while found < limit do
     local value = redis.call('HGET', base .. 'peer:' .. peer, ns)
     if value then
       local entry = decode(value)
-      if entry.expires > now then
+      if entry.expires > now and not (signed_only and entry.unsigned) then
         out[#out + 1] = peer
         out[#out + 1] = ns
         out[#out + 1] = entry.cursor
         out[#out + 1] = entry.seq
         out[#out + 1] = entry.expires_text
         out[#out + 1] = entry.id
+        out[#out + 1] = entry.unsigned and '1' or ''
         out[#out + 1] = entry.relay
         found = found + 1
         if found == limit then return out end
