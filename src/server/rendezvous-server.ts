@@ -13,7 +13,7 @@ import type { PointPolicy } from './handle-request.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { Message, Request, SubscribeRequest } from '../protocol/messages.ts'
 import type { Schema } from '../protocol/peer-info.ts'
-import type { ComponentLogger, Connection, Logger, PeerStore, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 
 export interface RendezvousServerInit {
@@ -68,6 +68,16 @@ export interface RendezvousServerInit {
   store?: RegistrationStore
   /** Milliseconds since the epoch. @default Date.now */
   now?(): number
+  /** Told of every request a peer sends, before it is served: for an access log (`--log-requests`) */
+  onRequest?(request: ServedRequest): void
+}
+
+/** A request as `onRequest` sees it */
+export interface ServedRequest {
+  type: 'REGISTER' | 'UNREGISTER' | 'DISCOVER' | 'DISCOVER_SUBSCRIBE'
+  /** As the peer sent it; absent for an UNREGISTER or DISCOVER of every namespace */
+  namespace?: string
+  peer: PeerId
 }
 
 export interface RendezvousServerComponents extends DeparturesComponents {
@@ -97,6 +107,7 @@ export class RendezvousPoint implements RendezvousServer {
   private readonly cookies: Cookies
   private readonly dialects: Dialects
   private readonly now: () => number
+  private readonly onRequest?: (request: ServedRequest) => void
   private readonly timeout: number
   private readonly maxMessageSize: number
   private readonly maxInboundStreams: number
@@ -114,6 +125,7 @@ export class RendezvousPoint implements RendezvousServer {
     this.cookies = new Cookies(init.cookieSecret ?? this.store.cookieSecret ?? randomBytes(32))
     this.dialects = new Dialects(components)
     this.now = init.now ?? Date.now
+    this.onRequest = init.onRequest
     this.timeout = init.timeout ?? 10 * second
     this.maxMessageSize = init.maxMessageSize ?? MAX_REQUEST_SIZE
     this.maxInboundStreams = init.maxInboundStreams ?? 8
@@ -194,6 +206,7 @@ export class RendezvousPoint implements RendezvousServer {
 
   private async respond (request: Request | SubscribeRequest, connection: Connection, schema: Schema, log: Logger): Promise<Message | undefined> {
     try {
+      this.onRequest?.({ type: request.type, namespace: request.namespace, peer: connection.remotePeer })
       if (request.type === 'REGISTER') await this.departures?.settled(connection.remotePeer)
       const response = await handleRequest(request, {
         remotePeer: connection.remotePeer,

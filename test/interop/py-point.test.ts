@@ -6,12 +6,12 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, expect, it, vi } from 'vitest'
-import { createNode } from '../../src/cli/node.ts'
 import { RENDEZVOUS_PROTOCOL } from '../../src/constants.ts'
 import { discoverRequest, isPeerInfoRefusal, parseDiscoverResponse, parseRegisterResponse, peerInfoRegisterRequest, registerRequest, unregisterRequest } from '../../src/protocol/messages.ts'
 import { readRecordField } from '../../src/protocol/peer-info.ts'
 import { sealPeerRecord } from '../../src/protocol/peer-record.ts'
 import { UNANSWERED } from '../fixtures/harness.ts'
+import { createClient, stopNodes } from '../fixtures/nodes.ts'
 import { newKey } from '../fixtures/records.ts'
 import { rawSession } from '../fixtures/session.ts'
 import { body, bytesField } from '../fixtures/wire.ts'
@@ -27,11 +27,11 @@ describeWithPy('our pre-2020 codec at a py-libp2p point', () => {
   beforeAll(async () => {
     ({ address } = await pyPoint())
     key = await newKey()
-    node = await createNode({ host: '127.0.0.1', port: 0, wsPort: 0 }, {}, key)
+    ;({ node } = await createClient({}, 'tcp', key))
   })
 
   afterAll(async () => {
-    await node?.stop()
+    await stopNodes()
     await stopPy()
   })
 

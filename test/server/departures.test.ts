@@ -10,9 +10,10 @@ import { MemoryRegistrationStore } from '../../src/server/index.ts'
 import { RENDEZVOUS_PROTOCOL } from '../../src/constants.ts'
 import { parseRegisterResponse, registerRequest } from '../../src/protocol/messages.ts'
 import { killAll, startCli } from '../cli/cli-process.ts'
-import { createBrowserShapedPeer, createClient, createPoint, stopNodes } from '../fixtures/nodes.ts'
+import { createClient, createPoint, stopNodes } from '../fixtures/nodes.ts'
 import { newKey, signRecord } from '../fixtures/records.ts'
 import { rawSession } from '../fixtures/session.ts'
+import { browserShaped, cleanUp } from '../point/support.ts'
 import type { PointNode } from '../fixtures/nodes.ts'
 import type { RegistrationStore, RendezvousServerInit } from '../../src/server/index.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -22,6 +23,8 @@ const LEAVING = { timeout: 30_000, interval: 100 }
 
 afterEach(async () => {
   await killAll()
+  // browser-shaped peers before the points they dialled
+  await cleanUp()
   await stopNodes()
 })
 
@@ -54,13 +57,13 @@ function storeOver (memory: MemoryRegistrationStore, unregisterRelayed?: Registr
 }
 
 async function browserShapedClient (point: PointNode): Promise<Libp2p<{ rendezvous: ReturnType<ReturnType<typeof rendezvousClient>> }>> {
-  return createBrowserShapedPeer(point.address, { rendezvous: rendezvousClient() })
+  return browserShaped(point.address, { rendezvous: rendezvousClient() })
 }
 
 describe('a point drops the registrations of a peer nobody can reach any more', () => {
   it('a browser-shaped peer killed with SIGKILL, without a word, is gone from DISCOVER', async () => {
-    const point = await createPoint({}, 'ws', { relay: true })
-    const peer = startCli([point.address.toString(), 'vanishing'], 'test/fixtures/browser-shaped-peer.ts')
+    const point = await createPoint({}, 'ws')
+    const peer = startCli([point.address.toString(), 'vanishing'], 'test/point/browser-shaped-peer.ts')
     const { peerId } = JSON.parse(await peer.line(line => line.includes('"registered"')))
 
     const { client } = await createClient({}, 'ws')
@@ -90,7 +93,7 @@ describe('a point drops the registrations of a peer nobody can reach any more', 
   })
 
   it('a peer with several connections keeps its registrations until the last one closes', async () => {
-    const point = await createPoint({}, 'ws', { relay: true })
+    const point = await createPoint({}, 'ws')
     const peer = await browserShapedClient(point)
     await peer.services.rendezvous.register(point.address, 'several', { ttl: 300 })
     const second = await peer.dial(point.address, { force: true })
@@ -111,7 +114,7 @@ describe('a point drops the registrations of a peer nobody can reach any more', 
   ]
   for (const [name, init] of keepers) {
     it(`${name}, keeps them until they expire`, async () => {
-      const point = await createPoint(init(), 'ws', { relay: true })
+      const point = await createPoint(init(), 'ws')
       const peer = await browserShapedClient(point)
       await peer.services.rendezvous.register(point.address, 'kept', { ttl: 300 })
       await peer.stop()
