@@ -11,6 +11,7 @@ import { defaultLogger } from '@libp2p/logger'
 import { AbstractStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { Message } from '../../../src/protocol/messages.ts'
+import { RENDEZVOUS_PROTOCOL } from '../../../src/constants.ts'
 import { RendezvousPoint } from '../../../src/server/rendezvous-server.ts'
 import { MemoryRegistrationStore } from '../../../src/server/store/memory-store.ts'
 import { nodelessParts, openConnection } from '../../fixtures/nodeless.ts'
@@ -109,7 +110,8 @@ export async function directPoint (init: RendezvousServerInit = {}): Promise<Dir
     async handle (_protocol: string, registered: StreamHandler) {
       handler = registered
     },
-    async unhandle () { handler = undefined }
+    async unhandle () { handler = undefined },
+    getProtocols () { return handler == null ? [] : [RENDEZVOUS_PROTOCOL] }
   } as unknown as Registrar
   const store = (init.store as MemoryRegistrationStore | undefined) ?? new MemoryRegistrationStore()
   const server = new RendezvousPoint({ ...await nodelessParts(), registrar, logger: defaultLogger() }, { ...init, store })
