@@ -4,7 +4,7 @@
  * one must be reported by name with the command that installs it. The
  * import that fails here is a real one, of a package that is not installed.
  */
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { loadOptional, SERVER_PACKAGES } from '../../src/server/optional-dependency.ts'
 
@@ -24,6 +24,19 @@ describe('package.json', () => {
 
   it('declares no install script, which installing it would warn of', () => {
     for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) expect(pkg.scripts, script).not.toHaveProperty([script])
+  })
+})
+
+describe('the package\'s modules', () => {
+  it('import no server-only package up front, only through loadOptional (the command line, bundled with them, aside)', () => {
+    const src = new URL('../../src/', import.meta.url)
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter(file => file.endsWith('.ts') && !file.startsWith('cli/'))
+    const eager = files.flatMap(file => [...readFileSync(new URL(file, src), 'utf8').matchAll(/^import (?!type )[^\n]* from '([^']+)'/gm)]
+      .filter(([, from]) => SERVER_ONLY.some(name => from === name || from.startsWith(`${name}/`)))
+      .map(([line]) => `${file}: ${line}`))
+
+    expect(files.length).toBeGreaterThan(20)
+    expect(eager).toEqual([])
   })
 })
 
