@@ -28,9 +28,14 @@ export function describeError (err: unknown): string {
 
 const STACK_FRAME = /^\s+at .*(:\d+:\d+|<anonymous>|native)\)?$/
 
-/** `text` on one line; some libp2p errors carry their cause's stack in the message (EADDRINUSE on listen does), and the frames go */
+/** The lines of `text` but stack frames: some libp2p errors carry their cause's stack in the message (EADDRINUSE on listen does) */
+export function withoutStack (text: string): string[] {
+  return text.split('\n').filter(line => !STACK_FRAME.test(line))
+}
+
+/** `text` on one line, without stack frames */
 export function oneLine (text: string): string {
-  return text.split('\n').filter(line => !STACK_FRAME.test(line)).join(' ').replace(/\s+/g, ' ').trim()
+  return withoutStack(text).join(' ').replace(/\s+/g, ' ').trim()
 }
 
 /**

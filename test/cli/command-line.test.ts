@@ -6,10 +6,12 @@
  * command line. Real child processes on loopback, as in cli.test.ts.
  */
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startRedis } from '../store/redis-server.ts'
 import { killAll, startCli, startClient, startPoint } from './cli-process.ts'
 import type { RedisServer } from '../store/redis-server.ts'
+import type { AddressInfo } from 'node:net'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
 
@@ -40,6 +42,21 @@ describe('a bad setting', () => {
     expectUsageLine(cli.stderr)
     expect(cli.stderr).toContain(message)
     expect(cli.lines).toEqual([])
+  })
+
+  it('given a port another program holds, exits 2 with one line that names the flags and the reason', async () => {
+    const holder = createServer()
+    await new Promise<void>(resolve => holder.listen(0, '127.0.0.1', resolve))
+    const { port } = holder.address() as AddressInfo
+    try {
+      const cli = startCli(['--mode', 'server', '--port', String(port)])
+
+      expect((await cli.exited).code).toBe(2)
+      expectUsageLine(cli.stderr)
+      expect(cli.stderr).toContain(`--host/--port/--ws-port: cannot listen on /ip4/127.0.0.1/tcp/${port}: address already in use (EADDRINUSE)`)
+    } finally {
+      holder.close()
+    }
   })
 
   it('given a store of no known kind in RENDEZVOUS_STORE, names the variable and exits 2', async () => {

@@ -1,13 +1,17 @@
 /**
- * The README's command-line section stays true to the program: its sample
- * session is what a point and two clients print (peer ids, ports, times and
- * counts aside), and its flag tables list every flag `--help` knows, and
- * nothing else; its links work where the package registry shows it. Real
- * child processes on loopback, as in cli.test.ts.
+ * The README stays true to the package. Its command-line section: the
+ * sample session is what a point and two clients print (peer ids, ports,
+ * times and counts aside), and the flag tables list every flag `--help`
+ * knows, and nothing else. Its API section names every event of the
+ * discovery service and every error class the package exports. Its links
+ * work where the package registry shows it. Real child processes on
+ * loopback, as in cli.test.ts.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FLAGS } from '../../src/cli/args.ts'
+import * as sdk from '../../src/index.ts'
+import * as server from '../../src/server/index.ts'
 import { killAll, startCli } from './cli-process.ts'
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
@@ -75,6 +79,41 @@ describe('the README\'s command line', () => {
     const listed = new Set(tables.flatMap(line => [...line.split('|')[1].matchAll(/--([a-z-]+)/g)].map(match => match[1])))
 
     expect([...listed].sort()).toEqual(Object.keys(FLAGS).sort())
+  })
+
+  it('names every event --json prints', () => {
+    const cli = new URL('../../src/cli/', import.meta.url)
+    const sources = ['client-mode.ts', 'server-mode.ts'].map(file => readFileSync(new URL(file, cli), 'utf8')).join('\n')
+    const events = [...sources.matchAll(/output\.event\('([a-z-]+)'/g)].map(match => match[1])
+    const json = section.split('\n').find(line => line.startsWith('| `--json`')) ?? ''
+
+    expect(events.length).toBeGreaterThan(5)
+    for (const event of events) expect(json, event).toContain(`\`${event}\``)
+  })
+})
+
+describe('the README\'s API section', () => {
+  const between = (name: string): string => readme.slice(readme.indexOf(`<!-- ${name}:start -->`), readme.indexOf(`<!-- ${name}:end -->`))
+  const firstColumn = (table: string): string => table.split('\n').filter(line => line.startsWith('| `')).map(line => line.split(' | ')[0]).join('\n')
+
+  it('shows every event of the discovery service', () => {
+    const api = readFileSync(new URL('../../src/discovery/api.ts', import.meta.url), 'utf8')
+    const declared = [...api.matchAll(/^\s+'([a-z:]+)': CustomEvent</gm)].map(match => match[1])
+    const events = firstColumn(between('events'))
+
+    expect(declared.length).toBeGreaterThan(3)
+    // `peer` is libp2p's PeerDiscoveryEvents', which the service's events extend
+    for (const name of ['peer', ...declared]) expect(events, name).toContain(`\`${name}\``)
+  })
+
+  it('shows every error class the package exports', () => {
+    const classes = Object.entries({ ...sdk, ...server })
+      .filter(([, value]) => typeof value === 'function' && value.prototype instanceof Error)
+      .map(([name]) => name)
+    const errors = firstColumn(between('errors'))
+
+    expect(classes).toContain('PointsDeniedError')
+    for (const name of classes) expect(errors, name).toContain(`\`${name}\``)
   })
 })
 
