@@ -55,6 +55,7 @@ describe('peer view', () => {
       multiaddrs: [multiaddr('/ip4/192.0.2.1/tcp/1')],
       seq: 1n,
       signedPeerRecord: new Uint8Array([1]),
+      certified: true,
       source: 'network',
       points: [['p1', 10_000]],
       ...overrides
@@ -96,7 +97,7 @@ describe('peer view shares', () => {
   it('each point brings in at most its share of peers; a peer that leaves frees its place, and peers already in stay updatable', async () => {
     const view = new PeerView(2)
     const sighting = async (point: string): Promise<Sighting> => ({
-      id: await peerId(), multiaddrs: [], seq: 1n, signedPeerRecord: new Uint8Array([1]), source: 'network', points: [[point, 10_000]]
+      id: await peerId(), multiaddrs: [], seq: 1n, signedPeerRecord: new Uint8Array([1]), certified: true, source: 'network', points: [[point, 10_000]]
     })
     const [a1, a2, a3] = [await sighting('a'), await sighting('a'), await sighting('a')]
     expect([view.upsert('ns', a1).change, view.upsert('ns', a2).change, view.upsert('ns', a3).change]).toEqual(['added', 'added', 'full'])
