@@ -82,6 +82,15 @@ describe('the client at points of the pre-2020 schema', () => {
       expect(sent.peer.multiaddrs.map(String)).toEqual(node.getMultiaddrs().map(ma => ma.toString().replace(`/p2p/${node.peerId}`, '')))
     })
 
+    it('given uncertifiedPeers and a point that refuses our signed record as berty\'s go does (101 "bad peer id", from its source), then the REGISTER goes again as a PeerInfo', async () => {
+      const berty: Answer = request => readRecordField(registered(request)).kind === 'peer-info'
+        ? registerAnswer(varintField(RegisterResponseField.ttl, 7200))
+        : registerAnswer(varintField(RegisterResponseField.status, 101), bytesField(RegisterResponseField.statusText, 'bad peer id'))
+      const { client, point } = await clientAt(berty, OPT_IN)
+      expect(await client.register(point.address, 'app')).toBe(7200)
+      expect(point.requests.map(r => readRecordField(registered(r)).kind)).toEqual(['envelope', 'peer-info'])
+    })
+
     it('given uncertifiedPeers, then what one point speaks is remembered for it alone: a spec point beside a py one still gets signed records', async () => {
       const py = await createScriptedPoint(pyPoint)
       const spec = await createScriptedPoint(specPoint)
