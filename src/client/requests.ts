@@ -1,7 +1,7 @@
 import { AbortError } from '@libp2p/interface'
 import { DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL, MAX_RESPONSE_SIZE, RENDEZVOUS_PROTOCOL } from '../constants.ts'
 import { NoResponseError } from '../errors.ts'
-import { discoverRequest, parseDiscoverResponse, parseRegisterResponse, registerRequest, unregisterRequest } from '../protocol/messages.ts'
+import { discoverRequest, isPeerInfoRefusal, parseDiscoverResponse, parseRegisterResponse, registerRequest, unregisterRequest } from '../protocol/messages.ts'
 import { rendezvousStream } from '../protocol/stream.ts'
 import { clampTtl, verifyPage } from './verify.ts'
 import type { DiscoverOptions, DiscoverResult, PeerInfoClient, RegisterSender, Registration, RendezvousClientComponents, RequestsInit } from './api.ts'
@@ -54,7 +54,11 @@ export class Requests {
   async register (point: DialTarget, namespace: string, record: Uint8Array, options: { ttl?: number, signal?: AbortSignal } = {}): Promise<number> {
     const signal = this.#signal(options)
     const send: RegisterSender = async (message, schema) => parseRegisterResponse(await this.#request(point, message, signal), schema)
-    const granted = await (this.#peerInfo?.register(point, namespace, record, options.ttl, send) ?? send(registerRequest(namespace, record, options.ttl))) ?? options.ttl ?? DEFAULT_TTL
+    const granted = await (this.#peerInfo?.register(point, namespace, record, options.ttl, send) ?? send(registerRequest(namespace, record, options.ttl)).catch(err => {
+      // py's refusal names no option: this line is where a user learns the way to such points
+      if (isPeerInfoRefusal(err)) this.#log.error('%s refused our record as points of the pre-2020 schema (py-libp2p) do; uncertifiedPeers: peerInfoSchema() registers there', point)
+      throw err
+    })) ?? options.ttl ?? DEFAULT_TTL
     this.#log('registered in %s at %s for %ds', namespace, point, granted)
     return clampTtl(granted)
   }

@@ -12,10 +12,10 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { memoryCache, peerInfoSchema } from '../../src/index.ts'
 import { encodePeerInfo, readRecordField } from '../../src/protocol/peer-info.ts'
 import { signRecord } from '../fixtures/records.ts'
-import { ManualVisibility, TestNetwork, createScriptedTestPoint, createTestNode, createTestPoint, recordEvents, started, stopServices, trackService } from './harness.ts'
+import { ManualVisibility, TestNetwork, capturingLogger, createScriptedTestPoint, createTestNode, createTestPoint, recordEvents, started, stopServices, trackService } from './harness.ts'
 import { ScriptedPoint } from './scripted-point.ts'
 import type { RegistrationCacheFactory, RendezvousDiscoveryInit } from '../../src/index.ts'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, PeerId, PrivateKey } from '@libp2p/interface'
 
 afterEach(stopServices)
 
@@ -30,9 +30,9 @@ async function pyPeer (script: ScriptedPoint, namespace = 'app'): Promise<{ id: 
   return { id, key }
 }
 
-async function serviceAt (script: ScriptedPoint, init: Partial<RendezvousDiscoveryInit>, privateKey?: PrivateKey): Promise<Awaited<ReturnType<typeof createTestNode>>> {
+async function serviceAt (script: ScriptedPoint, init: Partial<RendezvousDiscoveryInit>, privateKey?: PrivateKey, logger?: ComponentLogger): Promise<Awaited<ReturnType<typeof createTestNode>>> {
   const point = await createScriptedTestPoint(script)
-  return started(await createTestNode(new TestNetwork().add(point), { visibility: new ManualVisibility(), ...init }, { privateKey }))
+  return started(await createTestNode(new TestNetwork().add(point), { visibility: new ManualVisibility(), ...init }, { privateKey, logger }))
 }
 
 describe('the discovery service at points of the pre-2020 schema', () => {
@@ -55,12 +55,15 @@ describe('the discovery service at points of the pre-2020 schema', () => {
   it('given no uncertifiedPeers (the default), then no PeerInfo ever reaches the app, and the point\'s refusal of our record shows in the registration state', async () => {
     const script = new ScriptedPoint({ peerInfo: true })
     await pyPeer(script)
-    const { service } = await serviceAt(script, {})
+    const lines: string[] = []
+    const { service } = await serviceAt(script, {}, undefined, capturingLogger(lines))
     const found = recordEvents(service, 'peer')
     const updates = recordEvents(service, 'peer:update')
 
     await expect(service.register('app', { ttl: 7200 })).rejects.toThrow()
     expect(service.getRegistrations().map(r => [r.status, r.errorName])).toEqual([['error', 'NotAuthorizedError']])
+    // the log says what would register there
+    expect(lines.some(l => l.includes('ERROR') && l.includes('uncertifiedPeers: peerInfoSchema()'))).toBe(true)
     expect(await service.findPeers('app', { forceRefresh: true })).toEqual([])
     expect(await service.discover('app')).toEqual([])
     expect([found, updates, service.getPeers('app')]).toEqual([[], [], []])
