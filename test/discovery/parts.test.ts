@@ -77,6 +77,26 @@ describe('peer view', () => {
     expect(view.upsert('ns', { ...first, seq: 6n, points: [['p1', 10_500]] }).change).toBe('unchanged')
   })
 
+  it('of a signed record and a PeerInfo of one peer, the signed one wins whatever their ages; of two PeerInfos, the one registered last, without flipping back', async () => {
+    const view = new PeerView()
+    const unsigned = await sighting({ certified: false, seq: 0n, points: [['py1', 50_000]] })
+    expect(view.upsert('ns', unsigned).change).toBe('added')
+    // another py point holds an older PeerInfo (it lapses sooner) with other addresses: it does not take over
+    const older = { ...unsigned, multiaddrs: [multiaddr('/ip4/192.0.2.2/tcp/2')], points: [['py2', 20_000]] as Array<[string, number]> }
+    expect(view.upsert('ns', older).change).toBe('refreshed')
+    // one registered later, with other addresses, does
+    const later = { ...unsigned, multiaddrs: [multiaddr('/ip4/192.0.2.3/tcp/3')], points: [['py2', 90_000]] as Array<[string, number]> }
+    expect(view.upsert('ns', later).peer.multiaddrs.map(String)).toEqual(['/ip4/192.0.2.3/tcp/3'])
+    expect(view.upsert('ns', unsigned).change).toBe('unchanged')
+
+    // a signed record, however old, replaces it; no PeerInfo replaces the signed record
+    const signed = { ...unsigned, certified: true, seq: 1n, multiaddrs: [multiaddr('/ip4/192.0.2.9/tcp/9')], points: [['ours', 10_000]] as Array<[string, number]> }
+    const replaced = view.upsert('ns', signed)
+    expect([replaced.change, replaced.peer.certified, replaced.peer.multiaddrs.map(String)]).toEqual(['updated', true, ['/ip4/192.0.2.9/tcp/9']])
+    const after = view.upsert('ns', { ...later, points: [['py2', 200_000]] })
+    expect([after.peer.certified, after.peer.seq, after.peer.multiaddrs.map(String)]).toEqual([true, 1n, ['/ip4/192.0.2.9/tcp/9']])
+  })
+
   it('a peer leaves when every point that held it has lapsed, or no longer returns it', async () => {
     const view = new PeerView()
     const a = await sighting({ points: [['p1', 1000], ['p2', 2000]] })
