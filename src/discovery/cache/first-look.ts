@@ -3,8 +3,9 @@
  * namespace that expire last: the one storage a page can read without
  * waiting for a task of its own, so that a warm start can show a peer while
  * libp2p is still starting. IndexedDB stays the store of record; this is a
- * best-effort copy next to it, and wherever `localStorage` is missing or
- * refuses, there simply is none.
+ * best-effort copy next to it: where `localStorage` is missing or refuses a
+ * write, there simply is none, and a read that fails says why and leaves
+ * the peers to the full read.
  */
 import { FIRST_LOOK } from '../constants.ts'
 import { sanitizeRegistrations } from './registration-cache.ts'
@@ -44,13 +45,10 @@ export function saveFirstLook (prefix: string, namespace: string, registrations:
   }
 }
 
+/** Throws what `localStorage` throws (a `SecurityError` where storage is off), or a `SyntaxError` for a copy that is not ours */
 export function peekFirstLook (prefix: string, namespace: string): CachedRegistration[] {
-  try {
-    const saved = JSON.parse(storage()?.getItem(key(prefix, namespace)) ?? '[]')
-    return sanitizeRegistrations(Array.isArray(saved) ? saved.map(r => ({ ...r, signedPeerRecord: fromBase64(r?.signedPeerRecord) })) : [])
-  } catch {
-    return []
-  }
+  const saved = JSON.parse(globalThis.localStorage?.getItem(key(prefix, namespace)) ?? '[]')
+  return sanitizeRegistrations(Array.isArray(saved) ? saved.map(r => ({ ...r, signedPeerRecord: fromBase64(r?.signedPeerRecord) })) : [])
 }
 
 /** Forget the copy of `namespace`, or of every namespace under `prefix` */

@@ -234,6 +234,8 @@ export class Poller {
     let next = await pages.next()
     while (next.done !== true) next = await pages.next()
     const result = next.value
+    // what the cache holds is in the view before the walk's result is weighed against it
+    await this.#peers.load(namespace)
     if (this.#run == null) return
     this.#health.answered(point)
 
