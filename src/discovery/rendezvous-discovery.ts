@@ -28,7 +28,7 @@ import type { AbortOptions, PeerDiscovery, PeerId, Startable } from '@libp2p/int
  * libp2p and the page, and owns the lifecycle and the public methods.
  *
  * Cached peers are read as soon as the service is made; the first few are
- * emitted within `start()`, the rest as their records verify after it; nothing is sent or
+ * emitted within `start()`, the rest as their records verify after `afterStart()`; nothing is sent or
  * scheduled before `afterStart()`, and after `stop()` no timer, event or
  * request remains.
  */
@@ -83,8 +83,9 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
 
   /**
    * Emit the cache's first look at once and leave the rest of the cache to
-   * load behind it, each peer as soon as its record verifies: libp2p's own
-   * start waits for no IndexedDB and no WebCrypto of ours. Nothing is sent yet.
+   * load behind it, each peer as soon as its record verifies once libp2p has
+   * started: libp2p's own start waits for no IndexedDB and no WebCrypto of
+   * ours, nor shares the page with them. Nothing is sent yet.
    */
   start (): void {
     if (this.#started) return
@@ -107,6 +108,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     const run = { scheduler, signal: shutdown.signal, shutdown }
     this.#run = run
     this.#subscribe(scheduler)
+    this.#cache.afterStart()
     this.#health.start(run)
     this.#peers.start(run)
     this.#registrations.start(run)

@@ -44,6 +44,9 @@ export class CacheSync {
   #savedSeq = 0n
   /** From `start()` to `stop()`; stop() aborts it, and with it the checking of cached records */
   #run?: AbortController
+  /** Settles at `afterStart()` (or `stop()`): cached records past the first look wait for it */
+  #started?: Promise<void>
+  #markStarted?: () => void
 
   constructor (context: Context) {
     this.#context = context
@@ -61,7 +64,20 @@ export class CacheSync {
 
   /** From `start()` to `stop()`: only then is anything written */
   start (): void {
-    this.#run = new AbortController()
+    const run = new AbortController()
+    this.#run = run
+    this.#started = new Promise(resolve => {
+      this.#markStarted = resolve
+      run.signal.addEventListener('abort', () => { resolve() }, { once: true })
+    })
+  }
+
+  /**
+   * libp2p has started: the cached records past the first look are checked
+   * from now on, so that none of that work shares the page with libp2p's start
+   */
+  afterStart (): void {
+    this.#markStarted?.()
   }
 
   /**
@@ -73,6 +89,8 @@ export class CacheSync {
     this.#run?.abort()
     await Promise.all(this.#loads.values())
     this.#run = undefined
+    this.#started = undefined
+    this.#markStarted = undefined
     await Promise.all(this.#writes.values())
   }
 
@@ -217,7 +235,7 @@ export class CacheSync {
   async #verify (namespace: string, see: (peer: CachedPeer) => void, snapshot: () => CachedRegistration[], signal: AbortSignal): Promise<void> {
     // before anything that waits: these go out within start() itself
     for (const peer of this.#firstLook.get(namespace) ?? []) see(peer)
-    const cached = await this.#read(namespace)
+    const [cached] = await Promise.all([this.#read(namespace), this.#started])
     const unchecked = this.#unchecked.get(namespace)
     const { clock, self, log } = this.#context
     const now = clock.now()
