@@ -9,13 +9,11 @@ test('copy buttons put peer ids and addresses on the clipboard', async ({ openPe
   const row = alice.demo.peer(bob.id)
   await expect(row).toHaveAttribute('data-source', 'network')
   // the row shows a shortened id; the button copies all of it
-  const copyId = row.getByRole('button', { name: 'Copy peer id' })
-  await copyId.click()
-  await expect(copyId).toHaveText('Copied')
+  await row.getByRole('button', { name: 'Copy peer id' }).click()
   expect(await clipboard()).toBe(bob.id)
 
   const address = row.getByTestId('peer-addrs').locator('code').first()
-  await expect(address).toContainText(`/p2p/${bob.id}`)
+  await expect(address).toContainText('/p2p-circuit')
   await row.getByTestId('peer-addrs').getByRole('button', { name: 'Copy address' }).first().click()
   expect(await clipboard()).toBe(await address.textContent())
 
