@@ -110,12 +110,6 @@ test.describe('wrong input shows a clear error and nothing breaks', () => {
     await expect(alice.demo.peer(carol.id)).toHaveAttribute('data-source', 'network')
     await expect(carol.demo.peer(alice.id)).toHaveAttribute('data-source', 'network')
     expect(point.requests({ type: 'UNREGISTER', peer: alice.id })).toEqual([])
-
-    // fixed, Join restarts the session and the mistake is gone
-    await alice.page.getByTestId('join').click()
-    await alice.demo.registered()
-    await expect(alice.demo.error).toBeHidden()
-    await expect(namespaceInput).toHaveAttribute('aria-invalid', 'false')
   })
 
   test('a namespace the point refuses', async ({ openPeer }) => {
