@@ -105,10 +105,12 @@ test.describe('wrong input shows a clear error and nothing breaks', () => {
       await typo.input.fill(good)
     }
 
-    // still polling: a newcomer shows up; still registered at the point: the newcomer finds alice there
-    const carol = await openPeer({ namespace, interval: 1000, points: [point.address] })
-    await expect(alice.demo.peer(carol.id)).toHaveAttribute('data-source', 'network')
-    await expect(carol.demo.peer(alice.id)).toHaveAttribute('data-source', 'network')
+    // alice still polls, and her registration holds: bob's next walks of the namespace still return her
+    const discovers = (peer: string): number => point.requests({ type: 'DISCOVER', namespace, peer }).length
+    const [alicePolls, bobPolls] = [discovers(alice.id), discovers(bob.id)]
+    await expect.poll(() => discovers(alice.id)).toBeGreaterThan(alicePolls)
+    await expect.poll(() => discovers(bob.id)).toBeGreaterThan(bobPolls + 1)
+    await expect(bob.demo.peer(alice.id)).toHaveAttribute('data-source', 'network')
     expect(point.requests({ type: 'UNREGISTER', peer: alice.id })).toEqual([])
   })
 
