@@ -69,7 +69,8 @@ export async function createNode (config: DemoConfig, points: Multiaddr[]): Prom
     ...(points.some(isLocalOrInsecure) ? { connectionGater: { denyDialMultiaddr: () => false } } : {}),
     services: {
       identify: identify(),
-      ping: ping(),
+      // libp2p's connection monitor pings every connection on the same protocol: room for it and the button's ping
+      ping: ping({ maxOutboundStreams: 2 }),
       rendezvous: rendezvousDiscovery({
         points,
         namespaces: [config.namespace.trim()],

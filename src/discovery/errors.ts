@@ -15,3 +15,17 @@ export class AllPointsFailedError extends AggregateError {
 export function failureOf (errors: unknown[]): unknown {
   return errors.length === 1 ? errors[0] : new AllPointsFailedError(errors)
 }
+
+/**
+ * A failure as `PointState` and `RegistrationState` report it: its message
+ * and name. A browser's WebSocket rejects a dial with a bare DOM `Event`,
+ * which has neither; say what it was and where, not "[object Event]".
+ */
+export function describeFailure (err: any): { error: string, errorName?: string } {
+  if (typeof Event !== 'undefined' && err instanceof Event) {
+    const target: any = err.target
+    const url = typeof target?.url === 'string' ? ` (${target.url})` : ''
+    return { error: `${target?.constructor?.name ?? 'unknown'} ${err.type} event${url}`, errorName: err.constructor.name }
+  }
+  return { error: String(err?.message ?? err), errorName: err?.name }
+}

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { test as base, chromium, expect } from '@playwright/test'
 import { CHROMIUM_ARGS, chromiumPath } from '../../scripts/chromium.mjs'
-import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from '@playwright/test'
+import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page, TestInfo } from '@playwright/test'
 import type { ChildProcess } from 'node:child_process'
 
 export { expect }
@@ -291,3 +291,11 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
   }, { scope: 'worker' }]
 })
 
+
+/**
+ * Where a test writes a picture of the page: into docs/ when UPDATE_SCREENSHOT
+ * is set (that is how the pictures there are made), else into its own output
+ */
+export function screenshotPath (testInfo: TestInfo, name: string): string {
+  return process.env.UPDATE_SCREENSHOT != null ? resolve(root, 'docs', name) : testInfo.outputPath(name)
+}
