@@ -41,6 +41,11 @@ export class CliProcess {
     })
   }
 
+  /** The program's own process id: node runs it, with no wrapper in between */
+  get pid (): number | undefined {
+    return this.child.pid
+  }
+
   /** The first stdout line that `matches`, once printed; rejects if the process ends without printing it */
   async line (matches: (line: string) => boolean): Promise<string> {
     while (true) {

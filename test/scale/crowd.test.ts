@@ -1,0 +1,67 @@
+/**
+ * A crowd of 100 browser-shaped peers (WebSockets and circuit relay only,
+ * running the SDK) at the point as it ships: the command line with default
+ * flags, in its own process. All of them arrive from one address within a
+ * couple of seconds, as a class behind a campus NAT would. The same scenario
+ * at 1,000 peers is a benchmark (`npm run bench -- --only crowd`).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { killAll } from '../cli/cli-process.ts'
+import { startCliPoint } from './cli-point.ts'
+import { Crowd } from './crowd.ts'
+import type { CliPoint } from './cli-point.ts'
+import type { CrowdStatus } from './crowd.ts'
+import type { WalkOutcome } from './crowd-worker.ts'
+
+const PEERS = 100
+/** Peers that dial others through the relay, and how many each */
+const SAMPLE = 10
+const DIALS = 3
+const ARRIVALS_PER_SECOND = 50
+/** Bounds on the waits, not expectations: polls a second apart, and each request's own limit */
+const POLLS = 180
+const REQUEST_TIMEOUT = 60_000
+
+describe('a crowd at the point with default flags', () => {
+  let point: CliPoint
+  let crowd: Crowd
+  let status: CrowdStatus
+  let walks: WalkOutcome[]
+
+  beforeAll(async () => {
+    point = await startCliPoint()
+    // every peer is an app that lists its peers (registers and polls), the heaviest kind
+    crowd = await Crowd.create({ peers: PEERS, point: point.webSocket, namespace: 'crowd', workers: 2, walkers: Array.from({ length: PEERS }, (_, i) => i) })
+    await crowd.arrive(ARRIVALS_PER_SECOND)
+    status = await crowd.until(s => s.peers.every(p => p.registeredAt != null), POLLS)
+    // then each one walks the whole namespace; the first few also dial some of the peers they found
+    walks = await Promise.all(crowd.roster.map(async (_, i) => crowd.walk(i, i < SAMPLE ? DIALS : 0, REQUEST_TIMEOUT)))
+  }, (POLLS + 2 * REQUEST_TIMEOUT / 1000 + 60) * 1000)
+
+  afterAll(async () => {
+    await crowd?.stop()
+    await point?.stop()
+    await killAll()
+  })
+
+  it('gives every peer an address through its relay, and registers every one', () => {
+    const without = (has: (p: CrowdStatus['peers'][number]) => boolean): number[] => status.peers.flatMap((p, i) => has(p) ? [] : [i])
+    expect(without(p => p.addressAt != null), 'peers without a relay address').toEqual([])
+    expect(without(p => p.registeredAt != null), 'peers not registered').toEqual([])
+  })
+
+  it('lets every peer that walks the namespace find every other one', () => {
+    for (const [i, walk] of walks.entries()) {
+      const others = crowd.roster.map((_, j) => j).filter(j => j !== i)
+      expect([...walk.found].sort((a, b) => a - b), `peer ${i} found`).toEqual(others)
+    }
+  })
+
+  it('connects the sample to the peers it found, through the relay', () => {
+    const dials = walks.flatMap(walk => walk.dials)
+    expect(dials).toHaveLength(SAMPLE * DIALS)
+    for (const dial of dials) {
+      expect(dial, `dial to peer ${dial.target}`).toMatchObject({ ok: true, relayed: true })
+    }
+  })
+})
