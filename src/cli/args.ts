@@ -8,8 +8,9 @@ import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_TTL } from '../constants.ts'
+import { DEFAULT_LIMITS } from '../server/point/limits.ts'
 import { describeError } from './output.ts'
-import type { RendezvousServerInit } from '../server/index.ts'
+import type { RendezvousPointLimits, RendezvousServerInit } from '../server/index.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The program that runs both modes */
@@ -26,11 +27,16 @@ export interface Flag {
   default?: string
   /** The modes that read it; absent means both */
   modes?: Mode[]
+  /** May be given more than once; its value is then every one given */
+  multiple?: boolean
+  /** Shown under this heading in `--help` rather than with its mode's other options */
+  section?: string
   help: string
 }
 
 const SERVER: Mode[] = ['server']
 const CLIENT: Mode[] = ['client']
+const LIMITS = 'Limits of the point'
 
 /** Every flag, in `--help` order */
 export const FLAGS = {
@@ -43,7 +49,7 @@ export const FLAGS = {
   help: { type: 'boolean', short: 'h', help: 'show this help and exit' },
 
   store: { type: 'string', value: 'url', default: 'memory:', modes: SERVER, help: 'where registrations are kept: memory: (this process only) or a redis:// URL' },
-  'stats-interval': { type: 'string', value: 's', default: '10', modes: SERVER, help: 'seconds between namespace statistics lines; 0 turns them off' },
+  'stats-interval': { type: 'string', value: 's', default: '10', modes: SERVER, help: 'seconds between statistics lines (connections, relay reservations, registrations per namespace); 0 turns them off' },
   'min-ttl': { type: 'string', value: 's', default: '120', modes: SERVER, help: 'shortest registration TTL admitted, in seconds' },
   'max-ttl': { type: 'string', value: 's', default: String(MAX_TTL), modes: SERVER, help: `longest registration TTL admitted, in seconds; at most ${MAX_TTL}` },
   'default-ttl': { type: 'string', value: 's', default: String(DEFAULT_TTL), modes: SERVER, help: 'TTL granted when a registration asks for none, in seconds' },
@@ -53,6 +59,18 @@ export const FLAGS = {
   'max-discover-limit': { type: 'string', value: 'n', default: String(MAX_DISCOVER_LIMIT), modes: SERVER, help: 'most registrations in one discover response' },
   'allow-empty-addresses': { type: 'boolean', modes: SERVER, help: 'accept peer records without addresses' },
   'key-file': { type: 'string', value: 'path', modes: SERVER, help: 'keep the private key here (created if missing), so the point keeps its peer id across restarts' },
+  announce: { type: 'string', value: 'multiaddr', multiple: true, modes: SERVER, help: 'tell peers this address instead of the listen addresses, e.g. /dns4/rdv.example.com/tcp/443/wss behind a TLS proxy; may repeat' },
+  'keep-disconnected': { type: 'boolean', modes: SERVER, help: 'keep the registrations of a peer reachable only through this point after it disconnects, until their TTL ends' },
+  'log-requests': { type: 'boolean', modes: SERVER, help: 'print a line for every REGISTER, UNREGISTER and DISCOVER served' },
+
+  'max-connections': { type: 'string', value: 'n', default: String(DEFAULT_LIMITS.maxConnections), modes: SERVER, section: LIMITS, help: 'connections held at once; more are refused' },
+  'max-connections-per-host': { type: 'string', value: 'n', default: String(DEFAULT_LIMITS.maxConnectionsPerHost), modes: SERVER, section: LIMITS, help: 'connections from one IPv4 address or IPv6 /64 held at once' },
+  'max-connection-rate-per-host': { type: 'string', value: 'n', default: String(DEFAULT_LIMITS.maxConnectionRatePerHost), modes: SERVER, section: LIMITS, help: 'new connections one host may open per second' },
+  'max-pending-connections': { type: 'string', value: 'n', default: String(DEFAULT_LIMITS.maxPendingConnections), modes: SERVER, section: LIMITS, help: 'connections in their handshake at once (one host: half of them)' },
+  'max-reservations': { type: 'string', value: 'n', default: String(DEFAULT_LIMITS.maxReservations), modes: SERVER, section: LIMITS, help: 'relay reservations held at once: one per browser' },
+  'max-relayed-per-peer': { type: 'string', value: 'n', default: String(DEFAULT_LIMITS.maxRelayedConnectionsPerPeer), modes: SERVER, section: LIMITS, help: 'relayed connections one peer may have through the point at once, each way' },
+  'relay-data-limit': { type: 'string', value: 'bytes', default: String(DEFAULT_LIMITS.relayDataLimit), modes: SERVER, section: LIMITS, help: 'bytes one relayed connection may carry, both ways together' },
+  'relay-duration-limit': { type: 'string', value: 's', default: String(DEFAULT_LIMITS.relayDurationLimit / 1000), modes: SERVER, section: LIMITS, help: 'seconds one relayed connection may stay open' },
 
   address: { type: 'string', value: 'multiaddr', modes: CLIENT, help: 'the rendezvous point to use (may also be given without the flag)' },
   namespace: { type: 'string', short: 'n', value: 'ns', default: 'rendezvous', modes: CLIENT, help: 'namespace to register and discover in' },
@@ -90,8 +108,13 @@ export interface ServerOptions extends CommonOptions {
   store: string
   /** Where the point's private key is kept; absent: a new key, and peer id, on every start */
   keyFile?: string
+  /** What the point tells peers instead of its listen addresses */
+  announce: Multiaddr[]
   /** Milliseconds between statistics lines; 0 for none */
   statsInterval: number
+  /** Print every request served */
+  logRequests: boolean
+  limits: Required<RendezvousPointLimits>
   policy: RendezvousServerInit
 }
 
@@ -108,7 +131,7 @@ export interface ClientOptions extends CommonOptions {
 
 export type Command = { mode: 'help' } | ServerOptions | ClientOptions
 
-type Values = Partial<Record<FlagName, string | boolean>>
+type Values = Partial<Record<FlagName, string | boolean | string[]>>
 
 /**
  * Read the command line. `fixedMode` is for a program that only runs one
@@ -120,7 +143,8 @@ export function parseCommand (argv: string[], fixedMode?: Mode): Command {
   try {
     parsed = parseArgs({
       args: argv,
-      options: Object.fromEntries(Object.entries(FLAGS).map(([name, flag]) => [name, { type: flag.type, ...('short' in flag ? { short: flag.short } : {}) }])),
+      options: Object.fromEntries((Object.entries(FLAGS) as Array<[FlagName, Flag]>).map(([name, flag]) =>
+        [name, { type: flag.type, ...(flag.short != null ? { short: flag.short } : {}), ...(flag.multiple === true ? { multiple: true } : {}) }])),
       allowPositionals: true,
       strict: true
     }) as typeof parsed
@@ -152,7 +176,19 @@ export function parseCommand (argv: string[], fixedMode?: Mode): Command {
       mode,
       store: read('store'),
       ...(typeof values['key-file'] === 'string' ? { keyFile: values['key-file'] } : {}),
+      announce: (Array.isArray(values.announce) ? values.announce : []).map(readMultiaddr),
       statsInterval: seconds('stats-interval', read('stats-interval')),
+      logRequests: values['log-requests'] === true,
+      limits: {
+        maxConnections: number('max-connections'),
+        maxConnectionsPerHost: number('max-connections-per-host'),
+        maxConnectionRatePerHost: number('max-connection-rate-per-host'),
+        maxPendingConnections: number('max-pending-connections'),
+        maxReservations: number('max-reservations'),
+        maxRelayedConnectionsPerPeer: number('max-relayed-per-peer'),
+        relayDataLimit: number('relay-data-limit'),
+        relayDurationLimit: seconds('relay-duration-limit', read('relay-duration-limit'), false)
+      },
       policy: {
         minTtl: number('min-ttl'),
         maxTtl: number('max-ttl', 1, MAX_TTL),
@@ -161,7 +197,8 @@ export function parseCommand (argv: string[], fixedMode?: Mode): Command {
         maxRegistrations: number('max-registrations'),
         maxNamespaceLength: number('max-namespace-length'),
         maxDiscoverLimit: number('max-discover-limit'),
-        allowEmptyAddresses: values['allow-empty-addresses'] === true
+        allowEmptyAddresses: values['allow-empty-addresses'] === true,
+        dropOnDisconnect: values['keep-disconnected'] !== true
       }
     }
   }
@@ -181,7 +218,7 @@ export function parseCommand (argv: string[], fixedMode?: Mode): Command {
   }
 }
 
-function readMode (value: string | boolean | undefined, fixedMode?: Mode): Mode {
+function readMode (value: Values[FlagName], fixedMode?: Mode): Mode {
   if (fixedMode != null) {
     if (value !== undefined && value !== fixedMode) throw new UsageError(`this program only runs --mode ${fixedMode}`)
     return fixedMode
@@ -252,7 +289,8 @@ export function usage (program: string, fixedMode?: Mode): string {
     'A libp2p rendezvous point (/rendezvous/1.0.0) over TCP and WebSockets, and a',
     'client that registers in a namespace and prints the peers it discovers there.',
     ...section('Options', flag => flag.modes == null),
-    ...section('Server options', flag => flag.modes === SERVER),
+    ...section('Server options', flag => flag.modes === SERVER && flag.section == null),
+    ...section(LIMITS, flag => flag.section === LIMITS),
     ...section('Client options', flag => flag.modes === CLIENT),
     '',
     'Example:',

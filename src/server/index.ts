@@ -23,7 +23,7 @@
 import { RendezvousPoint } from './rendezvous-server.ts'
 import type { RendezvousServer, RendezvousServerComponents, RendezvousServerInit } from './rendezvous-server.ts'
 
-export type { RendezvousServer, RendezvousServerComponents, RendezvousServerInit } from './rendezvous-server.ts'
+export type { RendezvousServer, RendezvousServerComponents, RendezvousServerInit, ServedRequest } from './rendezvous-server.ts'
 export type { PointPolicy } from './handle-request.ts'
 export type { DiscoverPage, NewRegistration, RegisterOutcome, RegistrationLimits, RegistrationStore, StoredRegistration } from './store/registration-store.ts'
 export { StoreUnavailableError } from './store/registration-store.ts'
@@ -33,6 +33,8 @@ export type { RedisStoreInit } from './store/redis-store.ts'
 export { openStore } from './store/from-url.ts'
 export type { OpenedStore, OpenStoreOptions } from './store/from-url.ts'
 export { RENDEZVOUS_PROTOCOL } from '../constants.ts'
+export { createRendezvousPoint, DEFAULT_LIMITS, KeyFileError, loadOrCreateKey } from './point/index.ts'
+export type { PointLimits, RendezvousPointInit, RendezvousPointLimits, RendezvousPointNode, RendezvousPointService, RendezvousPointServices, RendezvousPointStats } from './point/index.ts'
 
 /** A rendezvous point service for a libp2p node */
 export function rendezvousServer (init: RendezvousServerInit = {}): (components: RendezvousServerComponents) => RendezvousServer {

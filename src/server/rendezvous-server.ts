@@ -9,7 +9,7 @@ import { memoryStore } from './store/memory-store.ts'
 import type { PointPolicy } from './handle-request.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { Message, Request } from '../protocol/messages.ts'
-import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 
 export interface RendezvousServerInit {
@@ -41,12 +41,27 @@ export interface RendezvousServerInit {
   allowEmptyAddresses?: boolean
   /** Accept records signed under rust-libp2p's legacy routing-state domain. @default true */
   acceptLegacyRecords?: boolean
+  /**
+   * Remove a peer's registrations when its last connection to the point closes and its record holds only
+   * addresses through this point's relay (nobody can reach it any more). @default true
+   */
+  dropOnDisconnect?: boolean
   /** Key for cookie MACs; points that share a store must share it too. @default the store's `cookieSecret`, else 32 random bytes */
   cookieSecret?: Uint8Array
   /** @default an in-memory store */
   store?: RegistrationStore
   /** Milliseconds since the epoch. @default Date.now */
   now?(): number
+  /** Told of every request a peer sends, before it is served: for an access log (`--log-requests`) */
+  onRequest?(request: ServedRequest): void
+}
+
+/** A request as `onRequest` sees it */
+export interface ServedRequest {
+  type: 'REGISTER' | 'UNREGISTER' | 'DISCOVER'
+  /** As the peer sent it; absent for an UNREGISTER or DISCOVER of every namespace */
+  namespace?: string
+  peer: PeerId
 }
 
 export interface RendezvousServerComponents {
@@ -73,6 +88,7 @@ export class RendezvousPoint implements RendezvousServer {
   private readonly store: RegistrationStore
   private readonly cookies: Cookies
   private readonly now: () => number
+  private readonly onRequest?: (request: ServedRequest) => void
   private readonly timeout: number
   private readonly maxMessageSize: number
   private readonly maxInboundStreams: number
@@ -88,6 +104,7 @@ export class RendezvousPoint implements RendezvousServer {
     this.store = init.store ?? memoryStore()
     this.cookies = new Cookies(init.cookieSecret ?? this.store.cookieSecret ?? randomBytes(32))
     this.now = init.now ?? Date.now
+    this.onRequest = init.onRequest
     this.timeout = init.timeout ?? 10 * second
     this.maxMessageSize = init.maxMessageSize ?? MAX_REQUEST_SIZE
     this.maxInboundStreams = init.maxInboundStreams ?? 8
@@ -155,6 +172,7 @@ export class RendezvousPoint implements RendezvousServer {
 
   private async respond (request: Request, connection: Connection, log: Logger): Promise<Message | undefined> {
     try {
+      this.onRequest?.({ type: request.type, namespace: request.namespace, peer: connection.remotePeer })
       return await handleRequest(request, {
         remotePeer: connection.remotePeer,
         now: this.now(),

@@ -1,0 +1,158 @@
+/**
+ * A whole rendezvous point in one call: a libp2p node on TCP (for Node peers)
+ * and WebSockets (for browsers), with noise, yamux, identify, ping, a
+ * circuit-relay-v2 server (browsers cannot listen, so a reservation here is
+ * the address they register) and the rendezvous service, every limit sized
+ * for a crowd of browsers. The `libp2p-rendezvous --mode server` command runs
+ * exactly this.
+ */
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { InvalidParametersError } from '@libp2p/interface'
+import { defaultLogger } from '@libp2p/logger'
+import { noise } from '@libp2p/noise'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { HostLimits } from './host-limits.ts'
+import { loadOrCreateKey } from './key-file.ts'
+import { resolveLimits } from './limits.ts'
+import { PointService } from './point-service.ts'
+import { RendezvousPoint } from '../rendezvous-server.ts'
+import type { RendezvousPointLimits } from './limits.ts'
+import type { PointServiceComponents, RendezvousPointService } from './point-service.ts'
+import type { RendezvousServer, RendezvousServerComponents, RendezvousServerInit } from '../rendezvous-server.ts'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
+import type { Identify } from '@libp2p/identify'
+import type { ComponentLogger, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Ping, PingInit } from '@libp2p/ping'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export { DEFAULT_LIMITS } from './limits.ts'
+export { KeyFileError, loadOrCreateKey } from './key-file.ts'
+export type { PointLimits, RendezvousPointLimits } from './limits.ts'
+export type { RendezvousPointService, RendezvousPointStats } from './point-service.ts'
+
+export interface RendezvousPointInit {
+  /**
+   * Multiaddrs to listen on: TCP ones for Node peers, `/ws` ones for
+   * browsers (put TLS in front of those: see docs/deploy.md).
+   *
+   * @default ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
+   */
+  listen?: string[]
+  /**
+   * The addresses peers are told (by identify) instead of the listen
+   * addresses, for a point behind a reverse proxy or a NAT, e.g.
+   * `/dns4/rdv.example.com/tcp/443/wss`. Relay reservations carry them, so
+   * browsers' relay addresses are built on them too.
+   *
+   * @default the listen addresses
+   */
+  announce?: Array<string | Multiaddr>
+  /** The point's identity. @default a new Ed25519 key, unless `keyFile` is given */
+  privateKey?: PrivateKey
+  /**
+   * Where the point's key is kept, so that it keeps its peer id across
+   * restarts; created (mode 0600) when missing. Not with `privateKey`.
+   */
+  keyFile?: string
+  /** Connection, handshake and relay limits; each left out takes its default (`DEFAULT_LIMITS`) */
+  limits?: RendezvousPointLimits
+  /** The rendezvous service: TTLs, registration limits, the store */
+  rendezvous?: RendezvousServerInit
+  /** libp2p's ping, which also answers the connection monitors of the point's peers */
+  ping?: PingInit
+  /** @default libp2p's `defaultLogger()` */
+  logger?: ComponentLogger
+}
+
+/** `node.services` of a point (a type, not an interface, so that it is a libp2p `ServiceMap`) */
+export type RendezvousPointServices = {
+  identify: Identify
+  ping: Ping
+  relay: CircuitRelayService
+  rendezvous: RendezvousServer
+  point: RendezvousPointService
+}
+
+/** A started libp2p node that is a rendezvous point */
+export type RendezvousPointNode = Libp2p<RendezvousPointServices>
+
+const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
+
+/** The announce addresses, without our own /p2p/ (libp2p adds it); another peer's id is an error */
+function announceAddresses (announce: Array<string | Multiaddr>, self: PeerId): Multiaddr[] {
+  return announce.map(address => {
+    let ma: Multiaddr
+    try {
+      ma = multiaddr(address)
+    } catch (err: any) {
+      throw new InvalidParametersError(`announce: "${String(address)}" is not a multiaddr (${err?.message ?? err})`)
+    }
+    const id = ma.getComponents().findLast(c => c.code === CODE_P2P)?.value
+    if (id != null && id !== self.toString()) {
+      throw new InvalidParametersError(`announce: ${ma.toString()} names peer ${id}, not this point (${self.toString()})`)
+    }
+    return id == null ? ma : ma.decapsulateCode(CODE_P2P)
+  })
+}
+
+/**
+ * Create and start a rendezvous point.
+ *
+ * @throws InvalidParametersError for a bad limit, TTL or announce address;
+ * KeyFileError when `keyFile` cannot be read or written; libp2p's
+ * UnsupportedListenAddressesError when it cannot listen
+ */
+export async function createRendezvousPoint (init: RendezvousPointInit = {}): Promise<RendezvousPointNode> {
+  if (init.privateKey != null && init.keyFile != null) {
+    throw new InvalidParametersError('give privateKey or keyFile, not both')
+  }
+  const limits = resolveLimits(init.limits)
+  const privateKey = init.privateKey ?? (init.keyFile != null ? await loadOrCreateKey(init.keyFile) : await generateKeyPair('Ed25519'))
+  const announce = announceAddresses(init.announce ?? [], peerIdFromPrivateKey(privateKey))
+  const logger = init.logger ?? defaultLogger()
+  const hostLimits = new HostLimits({
+    maxConnectionsPerHost: limits.maxConnectionsPerHost,
+    // one host must never hold every handshake slot
+    maxPendingPerHost: Math.max(1, Math.floor(limits.maxPendingConnections / 2)),
+    log: logger.forComponent('libp2p:rendezvous:point:hosts')
+  })
+
+  return createLibp2p<RendezvousPointServices>({
+    privateKey,
+    logger,
+    addresses: { listen: init.listen ?? DEFAULT_LISTEN, announce: announce.map(String) },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: hostLimits,
+    connectionManager: {
+      maxConnections: limits.maxConnections,
+      inboundConnectionThreshold: limits.maxConnectionRatePerHost,
+      maxIncomingPendingConnections: limits.maxPendingConnections
+    },
+    services: {
+      identify: identify(),
+      ping: ping(init.ping),
+      relay: circuitRelayServer({
+        maxInboundHopStreams: limits.maxRelayedConnectionsPerPeer,
+        maxOutboundStopStreams: limits.maxRelayedConnectionsPerPeer,
+        reservations: {
+          maxReservations: limits.maxReservations,
+          defaultDataLimit: BigInt(limits.relayDataLimit),
+          defaultDurationLimit: limits.relayDurationLimit
+        }
+      }),
+      // the service itself, as rendezvousServer() makes it (importing that factory would make a cycle)
+      rendezvous: (components: RendezvousServerComponents) => new RendezvousPoint(components, init.rendezvous),
+      point: (components: PointServiceComponents) => new PointService(components, limits)
+    }
+  })
+}
