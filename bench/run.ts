@@ -20,6 +20,7 @@ import { describeMachine } from './lib/machine.ts'
 import { renderReport } from './lib/report.ts'
 import { withTimeout } from './lib/stats.ts'
 import { discoverBreakdown } from './point/breakdown.ts'
+import { crowdAtPoint } from './point/crowd.ts'
 import { discoverScale } from './point/discover-scale.ts'
 import { pointLoad } from './point/load.ts'
 import { memoryPerRegistration } from './point/memory.ts'
@@ -37,6 +38,7 @@ const benchmarks: Benchmark[] = [
   { name: 'breakdown', title: 'where the time of a request goes', run: async () => discoverBreakdown() },
   { name: 'scale', title: 'DISCOVER against namespace size', run: async () => discoverScale() },
   { name: 'load', title: 'the point under load, memory and Redis', run: async () => pointLoad() },
+  { name: 'crowd', title: '1,000 browser-shaped peers at the point with default flags', run: async () => crowdAtPoint() },
   { name: 'background', title: 'background cost of a hidden hour', run: async () => backgroundCost() },
   { name: 'bundle', title: 'bundle cost', run: async () => bundleCost() },
   { name: 'firstPeer', title: 'time to first peer in Chromium', run: async () => timeToFirstPeer() }

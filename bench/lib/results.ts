@@ -3,6 +3,7 @@ import type { BackgroundResult } from '../background/background-cost.ts'
 import type { FirstPeerResult } from '../browser/first-peer.ts'
 import type { BundleResult } from '../bundle/bundle-cost.ts'
 import type { BreakdownResult } from '../point/breakdown.ts'
+import type { CrowdResult } from '../point/crowd.ts'
 import type { ScaleResult } from '../point/discover-scale.ts'
 import type { LoadResult } from '../point/load.ts'
 import type { MemoryResult } from '../point/memory.ts'
@@ -13,6 +14,7 @@ export interface Results {
   breakdown?: BreakdownResult
   scale?: ScaleResult
   load?: LoadResult
+  crowd?: CrowdResult
   background?: BackgroundResult
   bundle?: BundleResult
   firstPeer?: FirstPeerResult

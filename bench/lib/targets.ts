@@ -143,12 +143,39 @@ function refreshTarget (r: NonNullable<Results['background']>): Target {
   }
 }
 
+function crowdTarget (r: NonNullable<Results['crowd']>): Target {
+  const walksOk = r.walks.complete === r.walkers
+  const met = r.addressed === r.peers && r.registered === r.peers && walksOk && r.walkersFound === r.walkers && r.dialled.ok === r.dialled.attempted
+  const why: string[] = []
+  if (r.connected < r.started) {
+    why.push(`${r.started - r.connected} peers were not connected at the end: the point refused or dropped their connections (libp2p keeps 300 connections, admits 5 new ones a second from one host and 10 in their handshake unless told otherwise).`)
+  }
+  if (r.addressed < r.connected) {
+    why.push(`${r.connected - r.addressed} connected peers never got a relay address: the point's relay turned down their reservation (circuit-relay-v2 keeps 15 unless told otherwise), or it failed once and libp2p does not ask again on the same connection.`)
+  }
+  if (r.registered < r.addressed) why.push(`${r.addressed - r.registered} peers with an address did not register.`)
+  if (!walksOk) why.push(`${r.walkers - r.walks.complete} of the ${r.walkers} walks did not return every registered peer (the fewest: ${r.walks.fewest})${r.walks.errors.length > 0 ? `; ${r.walks.errors.join('; ')}` : ''}.`)
+  if (r.walkersFound < r.walkers) why.push(`${r.walkers - r.walkersFound} of the ${r.walkers} polling peers had not found every registered peer by their own polls, a poll interval and 30 s after the last registration.`)
+  if (r.dialled.ok < r.dialled.attempted) why.push(`${r.dialled.attempted - r.dialled.ok} dials through the relay failed: ${r.dialled.errors.join('; ')}.`)
+  const problems = r.problems.map(p => `${p.problem} (${p.peers} peers)`).join('; ')
+  return {
+    name: `A point with default flags serves ${r.peers.toLocaleString('en-US')} browsers in one namespace`,
+    measured: `${r.addressed} relay addresses, ${r.registered} registered; ${r.walks.complete}/${r.walkers} walks and ${r.dialled.ok}/${r.dialled.attempted} relayed dials complete`,
+    baseline: `${r.peers} peers`,
+    ratio: '—',
+    bound: 'every one',
+    met,
+    note: `${why.join(' ')}${problems !== '' ? ` The peers' last failures, most common first: ${problems}.` : ''}`
+  }
+}
+
 /** Every target this run can judge, in the issue's order */
 export function judge (results: Results): Target[] {
   const targets: Target[] = []
   if (results.firstPeer != null) targets.push(warmTarget(results.firstPeer), coldTarget(results.firstPeer))
   if (results.bundle != null) targets.push(bundleTarget(results.bundle))
   if (results.scale != null) targets.push(scaleTarget(results.scale))
+  if (results.crowd != null) targets.push(crowdTarget(results.crowd))
   if (results.background != null) targets.push(hiddenDiscoverTarget(results.background), refreshTarget(results.background))
   // a note is for what was missed or is unsettled
   return targets.map(t => t.met && t.unsettled !== true ? { ...t, note: undefined } : t)

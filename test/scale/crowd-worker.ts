@@ -11,6 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { multiaddr } from '@multiformats/multiaddr'
 import { BrowserPeer, now } from './browser-peer.ts'
 import type { PeerProgress } from './browser-peer.ts'
+import type { DiscoveredPeer } from '../../src/index.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type WorkerRequest =
@@ -53,6 +54,8 @@ export interface DialOutcome {
 
 export interface WalkOutcome {
   ms: number
+  /** Why the walk failed, if it did */
+  error?: string
   /** Roster indexes of the peers the walk returned, itself aside */
   found: number[]
   dials: DialOutcome[]
@@ -127,7 +130,12 @@ async function dial (peer: BrowserPeer, target: { index: number, multiaddrs: Mul
 async function walk (local: number, dials: number, timeout: number): Promise<WalkOutcome> {
   const peer = peers[local]
   const start = now()
-  const found = await peer.node.services.rendezvous.findPeers(namespace, { forceRefresh: true, signal: AbortSignal.timeout(timeout) })
+  let found: DiscoveredPeer[]
+  try {
+    found = await peer.node.services.rendezvous.findPeers(namespace, { forceRefresh: true, signal: AbortSignal.timeout(timeout) })
+  } catch (err: any) {
+    return { ms: now() - start, error: `${err?.name}: ${err?.message}`, found: [], dials: [] }
+  }
   const ms = now() - start
   // a record's addresses end at the relay; the peer's own id goes after them
   const targets = found

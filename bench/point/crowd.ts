@@ -1,0 +1,293 @@
+/**
+ * A crowd of 1,000 browser-shaped peers in one namespace at the point as it
+ * ships: the command line with default flags, in a process of its own, read
+ * from outside through /proc. The peers (WebSockets and circuit relay only,
+ * running the SDK) live in worker processes and arrive from one address at a
+ * steady rate. A sample of them list their peers (the SDK polls for them);
+ * the rest only register, to be found, which spares the crowd's two cores a
+ * million record verifications the point has no part in.
+ *
+ * In turn: the point alone (its baseline), the crowd arriving until every
+ * peer has registered, the crowd connected while the sample's polls find
+ * everyone (one poll interval at most), then a complete walk by each of the
+ * sample with dials to some of the peers it found, through the point's
+ * relay. Every wait is bounded; the result says how far the crowd got.
+ */
+import { DEFAULT_DISCOVER_INTERVAL } from '../../src/discovery/constants.ts'
+import { POINT_ARGS, startCliPoint } from '../../test/scale/cli-point.ts'
+import { Crowd, registeredIndexes } from '../../test/scale/crowd.ts'
+import { round, summarize } from '../lib/stats.ts'
+import type { Summary } from '../lib/stats.ts'
+import type { CliPoint } from '../../test/scale/cli-point.ts'
+import type { CrowdStatus } from '../../test/scale/crowd.ts'
+import type { WalkOutcome } from '../../test/scale/crowd-worker.ts'
+
+export interface CrowdInit {
+  peers: number
+  /** Peers that poll the namespace and, at the end, walk it and dial */
+  walkers: number
+  /** Relayed dials by each walker */
+  dials: number
+  workers: number
+  arrivalsPerSecond: number
+}
+
+export const CROWD: CrowdInit = { peers: 1000, walkers: 20, dials: 3, workers: 4, arrivalsPerSecond: 25 }
+
+export interface CrowdResult extends CrowdInit {
+  /** The point's command line */
+  command: string
+  /** Peers that reached each step, of `peers` */
+  started: number
+  connected: number
+  addressed: number
+  registered: number
+  /** Walkers whose own polls (the SDK's, in the background) had found every registered peer */
+  walkersFound: number
+  /** Milliseconds from a peer's start to its relay address, and to its registration */
+  toAddress?: Summary
+  toRegistered?: Summary
+  /** Milliseconds from the first peer's start: the last start, and the last registration if every peer registered */
+  ramp: number
+  allRegistered?: number
+  /** Milliseconds from a peer's registration until every walker had found it (peers every walker found) */
+  toFoundByAll?: Summary
+  foundByAll: number
+  /** Milliseconds after the last registration until each walker's polls had found everyone (walkers that did) */
+  toWalkerComplete?: Summary
+  walks: {
+    /** Milliseconds per complete walk, of those that ended */
+    ms?: Summary
+    /** Walks that returned every other registered peer */
+    complete: number
+    /** Fewest peers one walk returned */
+    fewest: number
+    errors: string[]
+  }
+  dialled: { attempted: number, ok: number, ms?: Summary, errors: string[] }
+  point: {
+    /** Bytes resident with no peer, and (median) with the crowd connected */
+    baselineRss: number
+    rss: number
+    /** Peers connected when the RSS was taken (median) */
+    rssPeers: number
+    rssPerPeer: number
+    /** Milliseconds of the point's CPU per peer that registered, from the first arrival to the last registration */
+    joinCpuPerPeer: number
+    /** Milliseconds of the point's CPU per connected peer per minute, with the crowd connected and the sample polling */
+    steadyCpuPerPeerMinute: number
+    /** Milliseconds of the point's CPU per complete walk of the namespace */
+    walkCpu?: number
+  }
+  /** The crowd's own processes: bytes resident per peer, and the longest any of their event loops stalled */
+  crowdRssPerPeer: number
+  crowdMaxLag: number
+  /** Connections between peers that nobody dialled (libp2p's relay discovery dials peers it hears of while it lacks a reservation) */
+  unaskedConnections: number
+  /** The last failure of each peer that had one, most common first */
+  problems: Array<{ problem: string, peers: number }>
+}
+
+const sleep = async (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+/** Polls a second apart without progress before a phase gives up */
+const STALL = 30
+/** Milliseconds each walk and dial may take */
+const REQUEST_TIMEOUT = 60_000
+/** Polls of the crowd with everyone connected, at least: the window the steady figures come from */
+const STEADY = 20
+
+interface Sample { at: number, rss: number, cpu: number, connected: number }
+
+function count (status: CrowdStatus, has: (peer: CrowdStatus['peers'][number]) => boolean): number {
+  return status.peers.filter(has).length
+}
+
+/** Summary of the defined values, or undefined when there are none */
+function spread (values: Array<number | undefined>): Summary | undefined {
+  const defined = values.filter((v): v is number => v != null && Number.isFinite(v))
+  return defined.length > 0 ? summarize(defined.map(v => Math.max(0, v))) : undefined
+}
+
+function median (values: number[]): number {
+  return summarize(values).median
+}
+
+/** The same failure in different peers, told apart only by ports and ids */
+function problemOf (text: string): string {
+  return text.replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:…').replace(/12D3Koo\w+/g, '<peer>').slice(0, 160)
+}
+
+export async function crowdAtPoint (init: CrowdInit = CROWD): Promise<CrowdResult> {
+  const point = await startCliPoint()
+  let crowd: Crowd | undefined
+  try {
+    return await measure(point, init, c => { crowd = c })
+  } finally {
+    await crowd?.stop()
+    await point.stop()
+  }
+}
+
+async function measure (point: CliPoint, init: CrowdInit, created: (crowd: Crowd) => void): Promise<CrowdResult> {
+  const samples: Sample[] = []
+  const sample = (status?: CrowdStatus): Sample => {
+    const usage = point.usage()
+    const s = { at: performance.timeOrigin + performance.now(), ...usage, connected: status == null ? 0 : count(status, p => p.connected) }
+    samples.push(s)
+    return s
+  }
+
+  // the point alone, settled
+  const baseline: Sample[] = []
+  for (let i = 0; i < 5; i++) {
+    await sleep(1000)
+    baseline.push(sample())
+  }
+
+  const walkers = Array.from({ length: init.walkers }, (_, i) => Math.floor(i * init.peers / init.walkers))
+  const crowd = await Crowd.create({ peers: init.peers, point: point.webSocket, namespace: 'crowd', workers: init.workers, walkers })
+  created(crowd)
+  let maxLag = 0
+  const poll = async (previous: CrowdStatus): Promise<CrowdStatus> => {
+    const next = await crowd.status(registeredIndexes(previous))
+    maxLag = Math.max(maxLag, next.maxLag)
+    sample(next)
+    return next
+  }
+
+  // arrival: until every peer has registered, or registrations stall once all have started
+  const beforeJoin = sample()
+  let started = false
+  const arrived = crowd.arrive(init.arrivalsPerSecond).then(() => { started = true })
+  const rampPolls = Math.ceil(init.peers / init.arrivalsPerSecond)
+  let status = await crowd.status()
+  let best = 0
+  let still = 0
+  for (let i = 0; i < rampPolls + 4 * STALL; i++) {
+    await sleep(1000)
+    status = await poll(status)
+    const registered = count(status, p => p.registeredAt != null)
+    if (registered === init.peers) break
+    still = registered > best ? 0 : still + 1
+    best = Math.max(best, registered)
+    if (started && still >= STALL) break
+  }
+  await arrived
+  const joined = sample(status)
+
+  // the crowd connected: the sample's own polls find everyone within a poll interval
+  const steadyPolls = Math.ceil((DEFAULT_DISCOVER_INTERVAL + STALL * 1000) / 1000)
+  const walkersFound = (s: CrowdStatus): number => count(s, p => p.walker && p.registeredAt != null && p.completeAt != null)
+  const walkersRegistered = (s: CrowdStatus): number => count(s, p => p.walker && p.registeredAt != null)
+  for (let i = 0; i < steadyPolls; i++) {
+    await sleep(1000)
+    status = await poll(status)
+    if (i + 1 >= STEADY && walkersFound(status) === walkersRegistered(status)) break
+  }
+  const steady = samples.slice(samples.indexOf(joined) + 1)
+  const settled = sample(status)
+
+  // a complete walk by each of the sample, then dials through the relay to some of the peers it found
+  const walks: WalkOutcome[] = await Promise.all(walkers.map(async index => crowd.walk(index, init.dials, REQUEST_TIMEOUT)))
+  const walked = sample(status)
+  status = await crowd.status(registeredIndexes(status))
+
+  return summarizeRun(init, status, {
+    walkers,
+    maxLag,
+    walks,
+    baseline,
+    beforeJoin,
+    joined,
+    steady,
+    settled,
+    walked
+  })
+}
+
+interface Phases {
+  walkers: number[]
+  maxLag: number
+  walks: WalkOutcome[]
+  baseline: Sample[]
+  beforeJoin: Sample
+  joined: Sample
+  steady: Sample[]
+  settled: Sample
+  walked: Sample
+}
+
+function summarizeRun (init: CrowdInit, status: CrowdStatus, p: Phases): CrowdResult {
+  const peers = status.peers
+  const isWalker = new Set(p.walkers)
+  const registered = peers.filter(peer => peer.registeredAt != null)
+  const firstStart = Math.min(...peers.map(peer => peer.startedAt ?? Infinity))
+  const lastStart = Math.max(...peers.map(peer => peer.startedAt ?? -Infinity))
+  const lastRegistration = Math.max(...registered.map(peer => peer.registeredAt ?? -Infinity))
+  const everyone = registered.length === init.peers
+
+  // a peer is found by all once every registered walker but itself has it
+  const registeredWalkers = peers.filter((peer, i) => peer.registeredAt != null && isWalker.has(i)).length
+  const foundByAll = peers.flatMap((peer, i) => {
+    const needed = registeredWalkers - (isWalker.has(i) && peer.registeredAt != null ? 1 : 0)
+    return peer.registeredAt != null && needed > 0 && status.foundBy[i] >= needed ? [status.lastFoundAt[i] - peer.registeredAt] : []
+  })
+
+  const expected = registered.length
+  const walkComplete = p.walks.filter((walk, w) => walk.error == null && walk.found.length >= expected - (peers[p.walkers[w]].registeredAt != null ? 1 : 0))
+  const dials = p.walks.flatMap(walk => walk.dials)
+  const ok = dials.filter(dial => dial.ok && dial.relayed)
+
+  const baselineRss = median(p.baseline.map(s => s.rss))
+  const rss = median(p.steady.map(s => s.rss))
+  const rssPeers = median(p.steady.map(s => s.connected))
+  const steadyMinutes = (p.settled.at - p.joined.at) / 60_000
+  const problems = new Map<string, number>()
+  for (const peer of peers) {
+    const last = peer.lastFailure ?? peer.lastDrop
+    if (last != null) problems.set(problemOf(last), (problems.get(problemOf(last)) ?? 0) + 1)
+  }
+
+  return {
+    ...init,
+    command: `libp2p-rendezvous ${POINT_ARGS.join(' ')}`,
+    started: count(status, peer => peer.startedAt != null),
+    connected: count(status, peer => peer.connected),
+    addressed: count(status, peer => peer.addressAt != null),
+    registered: registered.length,
+    walkersFound: count(status, peer => peer.walker && peer.registeredAt != null && peer.completeAt != null),
+    toAddress: spread(peers.map(peer => peer.addressAt == null ? undefined : peer.addressAt - (peer.startedAt ?? 0))),
+    toRegistered: spread(peers.map(peer => peer.registeredAt == null ? undefined : peer.registeredAt - (peer.startedAt ?? 0))),
+    ramp: round(lastStart - firstStart, 0),
+    ...(everyone ? { allRegistered: round(lastRegistration - firstStart, 0) } : {}),
+    toFoundByAll: spread(foundByAll),
+    foundByAll: foundByAll.length,
+    toWalkerComplete: spread(peers.map(peer => peer.walker && peer.completeAt != null ? peer.completeAt - lastRegistration : undefined)),
+    walks: {
+      ms: spread(p.walks.filter(walk => walk.error == null).map(walk => walk.ms)),
+      complete: walkComplete.length,
+      fewest: Math.min(...p.walks.map(walk => walk.found.length)),
+      errors: [...new Set(p.walks.flatMap(walk => walk.error == null ? [] : [problemOf(walk.error)]))]
+    },
+    dialled: {
+      attempted: dials.length,
+      ok: ok.length,
+      ms: spread(ok.map(dial => dial.ms)),
+      errors: [...new Set(dials.flatMap(dial => dial.ok ? [] : [problemOf(dial.error ?? (dial.relayed ? 'reached another peer' : 'not through the relay'))]))]
+    },
+    point: {
+      baselineRss,
+      rss,
+      rssPeers,
+      rssPerPeer: rssPeers > 0 ? round((rss - baselineRss) / rssPeers, 0) : Number.NaN,
+      joinCpuPerPeer: registered.length > 0 ? round((p.joined.cpu - p.beforeJoin.cpu) * 1000 / registered.length) : Number.NaN,
+      steadyCpuPerPeerMinute: rssPeers > 0 && steadyMinutes > 0 ? round((p.settled.cpu - p.joined.cpu) * 1000 / rssPeers / steadyMinutes, 3) : Number.NaN,
+      ...(p.walks.length > 0 ? { walkCpu: round((p.walked.cpu - p.settled.cpu) * 1000 / p.walks.length) } : {})
+    },
+    crowdRssPerPeer: round(status.workersRss / init.peers, 0),
+    crowdMaxLag: round(p.maxLag, 0),
+    unaskedConnections: Math.max(0, peers.reduce((sum, peer) => sum + peer.peerConnections, 0) / 2 - ok.length),
+    problems: [...problems].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([problem, n]) => ({ problem, peers: n }))
+  }
+}
