@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run demo`: starts a local rendezvous point (with a circuit relay) and
-// the vite-served demo page, prints the URL to open, and stops both on Ctrl-C.
+// `npm run demo`: starts a local rendezvous point (the command line's server
+// mode: rendezvous and circuit relay) and the vite-served demo page, prints
+// the URL to open, and stops both on Ctrl-C.
 //
 //   node scripts/demo.mjs [--preview] [--port 5173] [--point-port 0] [--ns demo]
 //
@@ -26,21 +27,28 @@ const { values: args } = parseArgs({
   }
 })
 
-/** Start the point and resolve with its first multiaddr, read from its first line of output */
+/**
+ * Start the point (the command line's server mode, with its defaults) and
+ * resolve with its WebSocket multiaddr, read from its first line of output
+ */
 function startPoint () {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'demo/point.ts', '--json', '--port', args['point-port']], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--mode', 'server', '--json', '--ws-port', args['point-port']], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit']
   })
   const address = new Promise((resolve, reject) => {
     child.once('exit', (code, signal) => { reject(new Error(`the rendezvous point exited (${signal ?? `code ${code}`}) before it was listening`)) })
+    // the interface keeps reading the point's later lines (statistics), so its output never backs up
     createInterface({ input: child.stdout }).once('line', line => {
-      try {
-        const { multiaddrs } = JSON.parse(line)
-        resolve(multiaddrs[0])
-      } catch {
-        reject(new Error(`unexpected output from the rendezvous point: ${line}`))
-      }
+      const ws = (() => {
+        try {
+          return JSON.parse(line).multiaddrs.find(ma => ma.includes('/ws/'))
+        } catch {
+          return undefined
+        }
+      })()
+      if (ws != null) resolve(ws)
+      else reject(new Error(`unexpected output from the rendezvous point: ${line}`))
     })
   })
   return { child, address }

@@ -71,6 +71,7 @@ export const FLAGS = {
   'max-relayed-per-peer': { type: 'string', value: 'n', default: String(DEFAULT_LIMITS.maxRelayedConnectionsPerPeer), modes: SERVER, section: LIMITS, help: 'relayed connections one peer may have through the point at once, each way' },
   'relay-data-limit': { type: 'string', value: 'bytes', default: String(DEFAULT_LIMITS.relayDataLimit), modes: SERVER, section: LIMITS, help: 'bytes one relayed connection may carry, both ways together' },
   'relay-duration-limit': { type: 'string', value: 's', default: String(DEFAULT_LIMITS.relayDurationLimit / 1000), modes: SERVER, section: LIMITS, help: 'seconds one relayed connection may stay open' },
+  'max-websocket-message': { type: 'string', value: 'bytes', default: String(DEFAULT_LIMITS.maxWebSocketMessageSize), modes: SERVER, section: LIMITS, help: 'largest WebSocket message read; a peer that sends more is disconnected' },
 
   address: { type: 'string', value: 'multiaddr', modes: CLIENT, help: 'the rendezvous point to use (may also be given without the flag)' },
   namespace: { type: 'string', short: 'n', value: 'ns', default: 'rendezvous', modes: CLIENT, help: 'namespace to register and discover in' },
@@ -187,7 +188,8 @@ export function parseCommand (argv: string[], fixedMode?: Mode): Command {
         maxReservations: number('max-reservations'),
         maxRelayedConnectionsPerPeer: number('max-relayed-per-peer'),
         relayDataLimit: number('relay-data-limit'),
-        relayDurationLimit: seconds('relay-duration-limit', read('relay-duration-limit'), false)
+        relayDurationLimit: Math.round(seconds('relay-duration-limit', read('relay-duration-limit'), false)),
+        maxWebSocketMessageSize: number('max-websocket-message')
       },
       policy: {
         minTtl: number('min-ttl'),

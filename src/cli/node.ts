@@ -11,6 +11,7 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { isIPv6 } from 'node:net'
+import { webSocketGuard } from '../server/point/websocket-guard.ts'
 import { CliError, oneLine } from './output.ts'
 import type { ListenOptions } from './args.ts'
 import type { Identify } from '@libp2p/identify'
@@ -54,6 +55,7 @@ export async function createNode<T extends ServiceMap> (listen: ListenOptions, s
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     // the spread loses the link between T and its factories that the compiler needs
-    services: { ...services, identify: identify(), ping: ping() } as ServiceFactoryMap<WithBasics<T>>
+    // browsers dial the client's WebSocket address directly; websocket-guard.ts says why it needs guarding
+    services: { ...services, identify: identify(), ping: ping(), webSocketGuard: webSocketGuard() } as ServiceFactoryMap<WithBasics<T>>
   }))
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FLAGS, parseCommand, usage } from '../../src/cli/args.ts'
+import { DEFAULT_LIMITS } from '../../src/server/index.ts'
 
 const POINT = '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWKjEbMrksSZ2eNfbaydcxmKNGYR6AexEeeq2NcqAcSceU'
 
@@ -11,7 +12,10 @@ describe('parseCommand', () => {
       json: false,
       verbose: false,
       store: 'memory:',
+      announce: [],
       statsInterval: 10_000,
+      logRequests: false,
+      limits: DEFAULT_LIMITS,
       policy: {
         minTtl: 120,
         maxTtl: 259200,
@@ -20,7 +24,8 @@ describe('parseCommand', () => {
         maxRegistrations: 100_000,
         maxNamespaceLength: 255,
         maxDiscoverLimit: 1000,
-        allowEmptyAddresses: false
+        allowEmptyAddresses: false,
+        dropOnDisconnect: true
       }
     })
   })
@@ -38,6 +43,28 @@ describe('parseCommand', () => {
       statsInterval: 0,
       policy: { minTtl: 60, maxTtl: 3600, defaultTtl: 600, maxRegistrationsPerPeer: 5, maxRegistrations: 50, maxNamespaceLength: 32, maxDiscoverLimit: 10, allowEmptyAddresses: true }
     })
+  })
+
+  it('given the limit flags, --announce (repeated), --keep-disconnected and --log-requests, maps them onto the point\'s init', () => {
+    const command = parseCommand(['--mode', 'server', '--max-connections', '500', '--max-connections-per-host', '50', '--max-connection-rate-per-host', '20',
+      '--max-pending-connections', '30', '--max-reservations', '400', '--max-relayed-per-peer', '8', '--relay-data-limit', '1048576', '--relay-duration-limit', '1.5', '--max-websocket-message', '2097152',
+      '--announce', '/dns4/rdv.example.com/tcp/443/wss', '--announce', '/ip4/203.0.113.7/tcp/4001', '--keep-disconnected', '--log-requests'])
+    expect(command).toMatchObject({
+      limits: {
+        maxConnections: 500,
+        maxConnectionsPerHost: 50,
+        maxConnectionRatePerHost: 20,
+        maxPendingConnections: 30,
+        maxReservations: 400,
+        maxRelayedConnectionsPerPeer: 8,
+        relayDataLimit: 1_048_576,
+        relayDurationLimit: 1500,
+        maxWebSocketMessageSize: 2_097_152
+      },
+      logRequests: true,
+      policy: { dropOnDisconnect: false }
+    })
+    expect(command.mode === 'server' && command.announce.map(String)).toEqual(['/dns4/rdv.example.com/tcp/443/wss', '/ip4/203.0.113.7/tcp/4001'])
   })
 
   it('given client flags, reads them, defaulting to namespace rendezvous and TTL 7200 s', () => {
@@ -78,7 +105,11 @@ describe('parseCommand', () => {
     ['a stray argument in server mode', ['--mode', 'server', POINT]],
     ['no address in client mode', ['--mode', 'client']],
     ['two addresses', ['--mode', 'client', '--address', POINT, POINT]],
-    ['an address that is no multiaddr', ['--mode', 'client', '--address', 'localhost:4001']]
+    ['an address that is no multiaddr', ['--mode', 'client', '--address', 'localhost:4001']],
+    ['an announce address that is no multiaddr', ['--mode', 'server', '--announce', 'rdv.example.com:443']],
+    ['a limit of 0', ['--mode', 'server', '--max-connections', '0']],
+    ['a relay duration limit of 0', ['--mode', 'server', '--relay-duration-limit', '0']],
+    ['a limit flag in client mode', ['--mode', 'client', POINT, '--max-reservations', '10']]
   ])('given %s, throws a UsageError', (_, argv) => {
     expect(() => parseCommand(argv)).toThrow(expect.objectContaining({ name: 'UsageError' }))
   })

@@ -8,6 +8,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
 import { FLAGS } from '../../src/cli/args.ts'
 import { createNode } from '../../src/cli/node.ts'
 import { killAll, startCli, startClient, startPoint } from './cli-process.ts'
@@ -53,6 +54,41 @@ describe('libp2p-rendezvous --mode server', () => {
     }
   })
 
+  it('given --announce, prints the announced addresses (the first JSON line too) besides where it listens', async () => {
+    const announced = '/dns4/rdv.example.com/tcp/443/wss'
+    const { peerId, multiaddrs } = await startPoint(['--announce', announced])
+    expect(multiaddrs).toEqual([`${announced}/p2p/${peerId}`])
+
+    const cli = startCli(['--mode', 'server', '--stats-interval', '0', '--announce', announced])
+    await cli.line(line => line.startsWith('Press Ctrl+C'))
+    const text = cli.lines.join('\n')
+    expect(text).toMatch(new RegExp(`Rendezvous server listening on:\n/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/\\S+\n/ip4/127\\.0\\.0\\.1/tcp/\\d+/ws/p2p/\\S+\nAnnounced to peers as:\n${announced}/p2p/`))
+    expect(text).toContain(`--address ${announced}/p2p/`)
+  })
+
+  it('given a limit flag, the point holds to it (--max-connections 1: a second peer is refused)', async () => {
+    const { multiaddrs } = await startPoint(['--max-connections', '1'])
+    dialer = await createNode({ host: '127.0.0.1', port: 0, wsPort: 0 }, {})
+    const second = await createNode({ host: '127.0.0.1', port: 0, wsPort: 0 }, {})
+    try {
+      await dialer.dial(multiaddr(multiaddrs[0]))
+      await expect(second.dial(multiaddr(multiaddrs[0]))).rejects.toThrow()
+    } finally {
+      await second.stop()
+    }
+  })
+
+  it('given --log-requests, prints every request it serves as an event', async () => {
+    const point = await startPoint(['--log-requests'])
+    const client = await startClient(point.multiaddrs[0], ['--namespace', 'chat'])
+
+    const lines = point.cli.lines.slice(1).map(line => JSON.parse(line))
+    expect(lines).toEqual(expect.arrayContaining([
+      expect.objectContaining({ event: 'request', type: 'REGISTER', namespace: 'chat', peer: client.peerId }),
+      expect.objectContaining({ event: 'request', type: 'DISCOVER', namespace: 'chat', peer: client.peerId })
+    ]))
+  })
+
   it('given SIGTERM, stops and exits with 0 (also as libp2p-rendezvous-server)', async () => {
     const { cli } = await startPoint([], 'src/cli/server-main.ts')
 
@@ -96,6 +132,23 @@ describe('libp2p-rendezvous --mode client', () => {
     const later = await startClient(point.multiaddrs[0])
     expect(later.cli.lines).toContain('Total peers found: 1')
     expect(later.cli.lines.join('\n')).not.toContain(leaver.peerId)
+  })
+
+  it('given a malformed frame at its WebSocket address, closes that connection and carries on', async () => {
+    const point = await startPoint()
+    const { cli } = await startClient(point.multiaddrs[0])
+    const ws = cli.lines.map(line => line.trim()).find(line => line.includes('/ws/'))
+    const socket = new WebSocket(`ws://127.0.0.1:${String(ws).split('/tcp/')[1].split('/')[0]}`)
+    const closed = new Promise<number>(resolve => socket.once('close', resolve))
+    socket.on('error', () => {})
+    await new Promise(resolve => socket.once('open', resolve))
+
+    // a frame with a reserved opcode
+    ;(socket as unknown as { _socket: { write(bytes: Uint8Array): void } })._socket.write(Uint8Array.from([0x83, 0x80, 0, 0, 0, 0]))
+
+    expect(await closed).toBe(1002)
+    expect(await cli.stop('SIGTERM')).toEqual({ code: 0, signal: null })
+    expect(cli.lines.some(line => line.includes("Unregistered from 'rendezvous'"))).toBe(true)
   })
 
   it('given a TTL the point refuses, names the status on one line of stderr and exits non-zero', async () => {

@@ -1,4 +1,19 @@
 import { expect, freshNamespace, sharedPoint, startPoint, test } from './fixtures.ts'
+import type { PageOptions, Peer, PointHandle } from './fixtures.ts'
+
+/**
+ * Alice and Bob in a fresh namespace at a point of the test's own (to see what reaches it, with
+ * `--log-requests`), polling every second, once each lists the other and Bob is registered
+ */
+async function pairAtOwnPoint (openPeer: (options: PageOptions) => Promise<Peer>, label: string): Promise<{ point: PointHandle, namespace: string, alice: Peer, bob: Peer }> {
+  const point = await startPoint({ logRequests: true })
+  const namespace = freshNamespace(label)
+  const alice = await openPeer({ namespace, interval: 1000, points: [point.address] })
+  const bob = await openPeer({ namespace, interval: 1000, points: [point.address] })
+  await expect(alice.demo.peer(bob.id)).toBeVisible()
+  await bob.demo.registered()
+  return { point, namespace, alice, bob }
+}
 
 test.describe('two browsers in one namespace', () => {
   test('discover each other through the point, from the network, and one connects to the other through the relay', async ({ openPeer }) => {
@@ -44,36 +59,38 @@ test.describe('two browsers in one namespace', () => {
   })
 
   test('leaving unregisters at the point: the other page drops the peer at its next discovery', async ({ openPeer }) => {
-    // a point of our own, to see what reaches it
-    const point = await startPoint({ logRequests: true })
-    const namespace = freshNamespace('leave')
-    const alice = await openPeer({ namespace, interval: 1000, points: [point.address] })
-    const bob = await openPeer({ namespace, interval: 1000, points: [point.address] })
-    await expect(alice.demo.peer(bob.id)).toBeVisible()
-    await bob.demo.registered()
+    const { point, namespace, alice, bob } = await pairAtOwnPoint(openPeer, 'leave')
 
     await bob.page.getByTestId('leave').click()
 
-    await expect.poll(() => point.requests({ request: 'UNREGISTER', namespace, peer: bob.id }).length).toBeGreaterThan(0)
+    await expect.poll(() => point.requests({ type: 'UNREGISTER', namespace, peer: bob.id }).length).toBeGreaterThan(0)
     // bob's registration had two minutes left: only the UNREGISTER can make him vanish this soon
     await expect(alice.demo.peer(bob.id)).toHaveCount(0)
     await expect(alice.page.locator('#no-peers')).toBeVisible()
     await expect(bob.demo.selfIdElement).toHaveText('not started')
   })
 
-  test('closing a page: the other page drops it from its list', async ({ openPeer }) => {
-    const namespace = freshNamespace('close')
-    const alice = await openPeer({ namespace, interval: 1000 })
-    const bob = await openPeer({ namespace, interval: 1000 })
-    await expect(alice.demo.peer(bob.id)).toBeVisible()
-    await bob.demo.registered()
+  test('closing a tab (Chromium tears it down for real): the other tab drops it from its list', async ({ openPeer }) => {
+    const { alice, bob } = await pairAtOwnPoint(openPeer, 'close')
 
-    // as a user closing the tab (beforeunload runs: the page tries to UNREGISTER, and when it is torn
-    // down too soon for that, the point drops the registration of a peer it alone could relay to)
-    await bob.page.close({ runBeforeUnload: true })
+    // as a user closing the window: whatever the page manages to send on its way out, or nothing
+    await bob.context.close()
 
-    // bob's registration had two minutes left
+    // bob's registration had two minutes left: the point drops it when his connection closes
     await expect(alice.demo.peer(bob.id)).toHaveCount(0)
     await expect(alice.page.locator('#no-peers')).toBeVisible()
+  })
+
+  test('a tab that crashes, so that no UNREGISTER can leave it: the point drops it as its connection closes, and the other tab loses it', async ({ openPeer }) => {
+    const { point, alice, bob } = await pairAtOwnPoint(openPeer, 'crash')
+
+    // the renderer dies at once: no unload handler runs, and its sockets close with it
+    const crashed = new Promise(resolve => bob.page.once('crash', resolve))
+    const devtools = await bob.context.newCDPSession(bob.page)
+    void devtools.send('Page.crash').catch(() => {})
+    await crashed
+
+    await expect(alice.demo.peer(bob.id)).toHaveCount(0)
+    expect(point.requests({ type: 'UNREGISTER', peer: bob.id })).toEqual([])
   })
 })

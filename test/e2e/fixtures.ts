@@ -163,44 +163,48 @@ export function startNode (args: string[]): ProcessHandle {
   }
 }
 
-/** One request a point started with `logRequests` served */
+/** One request a point started with `logRequests` served (`--log-requests`) */
 export interface PointRequest {
-  request: 'REGISTER' | 'UNREGISTER' | 'DISCOVER'
+  type: 'REGISTER' | 'UNREGISTER' | 'DISCOVER'
+  /** Null for an UNREGISTER or DISCOVER of every namespace */
   namespace: string | null
-  /** For REGISTER and UNREGISTER */
-  peer?: string
+  peer: string
 }
 
 export interface PointHandle extends ProcessHandle {
   peerId: string
+  /** The point's WebSocket address, for browsers */
   address: string
   /** The requests served so far, when started with `logRequests` */
   requests(filter?: Partial<PointRequest>): PointRequest[]
 }
 
-/** A rendezvous point of the test's own (to stop and restart it), like the one `npm run demo` runs */
+/** A rendezvous point of the test's own (to stop and restart it): the command line's server mode, as `npm run demo` runs it */
 export interface PointOptions {
-  /** 0 (the default): any free port */
+  /** The WebSocket port (`--ws-port`); 0, the default, picks a free one */
   port?: number
-  /** Keep the key here, so a restarted point has the same peer id */
+  /** `--key-file`: a restarted point keeps its peer id */
   keyFile?: string
-  /** Print a JSON line per request (see demo/point.ts) */
+  /** `--log-requests` */
   logRequests?: boolean
+  /** `--max-namespace-length` */
   maxNamespaceLength?: number
 }
 
 export async function startPoint (options: PointOptions = {}): Promise<PointHandle> {
-  const args = ['demo/point.ts', '--json', '--port', String(options.port ?? 0)]
+  const args = ['src/cli/main.ts', '--mode', 'server', '--json', '--stats-interval', '0', '--ws-port', String(options.port ?? 0)]
   if (options.keyFile != null) args.push('--key-file', options.keyFile)
   if (options.logRequests === true) args.push('--log-requests')
   if (options.maxNamespaceLength != null) args.push('--max-namespace-length', String(options.maxNamespaceLength))
   const handle = startNode(args)
   const first = await handle.waitForLine(line => typeof line === 'object' && line?.peerId != null)
+  const address = (first.multiaddrs as string[]).find(ma => ma.includes('/ws/'))
+  if (address == null) throw new Error(`the point has no WebSocket address: ${first.multiaddrs.join(' ')}`)
   const requests = (filter: Partial<PointRequest> = {}): PointRequest[] => handle.lines
     .map(parseLine)
-    .filter((line): line is PointRequest => typeof line?.request === 'string')
+    .filter((line): line is PointRequest => line?.event === 'request')
     .filter(line => Object.entries(filter).every(([key, value]) => (line as any)[key] === value))
-  return Object.assign(handle, { peerId: first.peerId as string, address: first.multiaddrs[0] as string, requests })
+  return Object.assign(handle, { peerId: first.peerId as string, address, requests })
 }
 
 interface Fixtures {

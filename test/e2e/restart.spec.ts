@@ -27,8 +27,8 @@ test('the point is stopped and restarted: the page shows the error, then registe
     expect(second.address).toBe(first.address)
 
     // the restarted point knows nobody: both pages register again without being told to
-    await expect.poll(() => second.requests({ request: 'REGISTER', namespace, peer: alice.id }).length, { timeout: 90_000 }).toBeGreaterThan(0)
-    await expect.poll(() => second.requests({ request: 'REGISTER', namespace, peer: bob.id }).length, { timeout: 90_000 }).toBeGreaterThan(0)
+    await expect.poll(() => second.requests({ type: 'REGISTER', namespace, peer: alice.id }).length, { timeout: 90_000 }).toBeGreaterThan(0)
+    await expect.poll(() => second.requests({ type: 'REGISTER', namespace, peer: bob.id }).length, { timeout: 90_000 }).toBeGreaterThan(0)
     await expect(alice.demo.registration(first.peerId)).toHaveAttribute('data-state', 'registered')
     await expect(alice.demo.error).toBeHidden()
     // and find each other again, from the new point

@@ -22,7 +22,7 @@ test('a hidden tab stops polling the point, and catches up as soon as it is visi
   // our own point, to count the DISCOVERs it serves in the namespace
   const point = await startPoint({ logRequests: true })
   const namespace = freshNamespace('hidden')
-  const discovers = (): number => point.requests({ request: 'DISCOVER', namespace }).length
+  const discovers = (): number => point.requests({ type: 'DISCOVER', namespace }).length
 
   // a tab in a browser without Playwright's focus emulation, so that it really can be hidden
   const tab = await realBrowser.context.newPage()
@@ -45,7 +45,7 @@ test('a hidden tab stops polling the point, and catches up as soon as it is visi
     const newcomer = await openPeer({ namespace, interval: 3_600_000, points: [point.address] })
     await expect(newcomer.demo.peer(tabId)).toBeVisible()
     await newcomer.demo.registered()
-    await expect.poll(() => point.requests({ request: 'REGISTER', peer: newcomer.id }).length).toBeGreaterThan(0)
+    await expect.poll(() => point.requests({ type: 'REGISTER', peer: newcomer.id }).length).toBeGreaterThan(0)
 
     const before = discovers()
     // five of the hidden tab's own timer ticks: its 1 s discovery timer would have fired by now

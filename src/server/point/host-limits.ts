@@ -28,29 +28,36 @@ interface Tracked {
   pending: boolean
 }
 
-const IPV4_MAPPED = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i
-
-/** The first four groups of an IPv6 address (its /64), in one spelling */
-function ipv6Network (address: string): string {
+/** The eight 16-bit groups of an IPv6 address, however it is spelled */
+function ipv6Groups (address: string): number[] {
+  const parse = (part?: string): number[] => (part == null || part === '' ? [] : part.split(':')).flatMap(group => {
+    if (!group.includes('.')) return [Number.parseInt(group, 16)]
+    // an IPv4 tail (::ffff:a.b.c.d) fills the last two groups
+    const [a, b, c, d] = group.split('.').map(Number)
+    return [(a << 8) | b, (c << 8) | d]
+  })
   const [head, tail] = address.split('::')
-  const groups = (part?: string): string[] => (part == null || part === '' ? [] : part.split(':'))
-  const left = groups(head)
-  // an IPv4 tail (::a.b.c.d) fills two groups
-  const right = groups(tail).flatMap(group => group.includes('.') ? ['0', '0'] : [group])
-  const all = tail == null ? left : [...left, ...new Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
-  return `${all.slice(0, 4).map(group => Number.parseInt(group, 16).toString(16)).join(':')}::/64`
+  const left = parse(head)
+  if (tail == null) return left
+  const right = parse(tail)
+  return [...left, ...new Array<number>(Math.max(0, 8 - left.length - right.length)).fill(0), ...right]
 }
 
 /**
- * The host a connection comes from: an IPv4 address, or the /64 network of
- * an IPv6 address (one subscriber gets a whole /64, so counting single IPv6
- * addresses would bound nobody). Undefined for addresses that are neither.
+ * The host a connection comes from: an IPv4 address (also when it arrives
+ * IPv4-mapped on an IPv6 socket), or the /64 network of an IPv6 address (one
+ * subscriber gets a whole /64, so counting single IPv6 addresses would bound
+ * nobody). Undefined for addresses that are neither.
  */
 export function hostOf (address: Multiaddr): string | undefined {
   const config = tryGetNetConfig(address)
   if (config?.type === 'ip4') return config.host
   if (config?.type !== 'ip6') return undefined
-  return IPV4_MAPPED.exec(config.host)?.[1] ?? ipv6Network(config.host)
+  const groups = ipv6Groups(config.host)
+  if (groups.slice(0, 5).every(group => group === 0) && groups[5] === 0xffff) {
+    return [groups[6] >> 8, groups[6] & 0xff, groups[7] >> 8, groups[7] & 0xff].join('.')
+  }
+  return `${groups.slice(0, 4).map(group => group.toString(16)).join(':')}::/64`
 }
 
 /** A connection gater that counts inbound connections per host, from accept to close */

@@ -35,6 +35,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 export { DEFAULT_LIMITS } from './limits.ts'
 export { KeyFileError, loadOrCreateKey } from './key-file.ts'
+export { webSocketGuard } from './websocket-guard.ts'
 export type { PointLimits, RendezvousPointLimits } from './limits.ts'
 export type { RendezvousPointService, RendezvousPointStats } from './point-service.ts'
 

@@ -14,7 +14,7 @@ export interface RendezvousPointLimits {
    * Connections held at once, inbound and outbound (libp2p's `maxConnections`).
    * A new inbound connection over it is refused before its handshake.
    *
-   * @default 4096
+   * @default 2048
    */
   maxConnections?: number
   /**
@@ -45,7 +45,7 @@ export interface RendezvousPointLimits {
    * have an address. Over it a RESERVE is answered RESERVATION_REFUSED. A
    * reservation ends when its peer disconnects.
    *
-   * @default 4096
+   * @default 2048
    */
   maxReservations?: number
   /**
@@ -71,20 +71,30 @@ export interface RendezvousPointLimits {
    * @default 120000 (2 min)
    */
   relayDurationLimit?: number
+  /**
+   * Bytes of the largest WebSocket message the point reads; a peer that
+   * sends a larger one is disconnected (close code 1009). The WebSocket
+   * server buffers a whole message before libp2p sees it, 100 MiB by
+   * default. Keep it above `relayDataLimit`.
+   *
+   * @default 1048576 (1 MiB)
+   */
+  maxWebSocketMessageSize?: number
 }
 
 /** Every limit, resolved */
 export type PointLimits = Required<RendezvousPointLimits>
 
 export const DEFAULT_LIMITS: Readonly<PointLimits> = Object.freeze({
-  maxConnections: 4096,
+  maxConnections: 2048,
   maxConnectionsPerHost: 1024,
   maxConnectionRatePerHost: 256,
   maxPendingConnections: 256,
-  maxReservations: 4096,
+  maxReservations: 2048,
   maxRelayedConnectionsPerPeer: 64,
   relayDataLimit: 128 * 1024,
-  relayDurationLimit: 2 * minute
+  relayDurationLimit: 2 * minute,
+  maxWebSocketMessageSize: 1024 * 1024
 })
 
 /** `limits` over the defaults; throws InvalidParametersError for a limit that is not a whole number of at least 1 */

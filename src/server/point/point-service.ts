@@ -1,12 +1,13 @@
 /**
  * The part of a point that sees the whole node: where it listens, the
- * numbers an operator watches, and the end of a relay reservation when its
- * peer goes. circuit-relay-v2 keeps a reservation for its whole TTL (2 h)
+ * numbers an operator watches, its WebSocket listeners (see
+ * websocket-guard.ts), and the end of a relay reservation when its peer goes. circuit-relay-v2 keeps a reservation for its whole TTL (2 h)
  * even after the peer disconnected, so a point that browsers keep coming to
  * and leaving would run out of reservations long before it runs out of
  * anything else.
  */
 import { serviceCapabilities } from '@libp2p/interface'
+import { guardWebSocketListeners } from './websocket-guard.ts'
 import type { PointLimits } from './limits.ts'
 import type { RendezvousServer } from '../rendezvous-server.ts'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -65,6 +66,11 @@ export class PointService implements RendezvousPointService, Startable {
     if (this.started) return
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.started = true
+  }
+
+  afterStart (): void {
+    // the transports listen by now
+    guardWebSocketListeners(this.components.transportManager.getListeners(), this.limits.maxWebSocketMessageSize, this.log)
   }
 
   stop (): void {

@@ -86,7 +86,7 @@ describe('load', () => {
   afterEach(stopNodes)
 
   it(`${CLIENTS} client nodes register and discover against one point for ${ROUNDS} rounds: no request fails, everyone finds everyone`, async () => {
-    const { address, server } = await createPoint({}, 'tcp', { maxConnections: 4 * CLIENTS })
+    const { address, server } = await createPoint({}, 'tcp')
     const clients: LoadClient[] = await inBatches(Array.from({ length: CLIENTS }), STARTING_AT_ONCE, async () => {
       const node = await createClient({}, 'tcp')
       await node.node.dial(address)
