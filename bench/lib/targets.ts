@@ -155,7 +155,7 @@ function crowdTarget (r: NonNullable<Results['crowd']>): Target {
   }
   if (r.registered < r.addressed) why.push(`${r.addressed - r.registered} peers with an address did not register.`)
   if (!walksOk) why.push(`${r.walkers - r.walks.complete} of the ${r.walkers} walks did not return every registered peer (the fewest: ${r.walks.fewest})${r.walks.errors.length > 0 ? `; ${r.walks.errors.join('; ')}` : ''}.`)
-  if (r.walkersFound < r.walkers) why.push(`${r.walkers - r.walkersFound} of the ${r.walkers} polling peers had not found every registered peer by their own polls, a poll interval and 30 s after the last registration.`)
+  if (r.walkersFound < r.walkers) why.push(`${r.walkers - r.walkersFound} of the ${r.walkers} polling peers had not found every registered peer by their own polls, a poll interval and 15 s after the crowd joined.`)
   if (r.dialled.ok < r.dialled.attempted) why.push(`${r.dialled.attempted - r.dialled.ok} dials through the relay failed: ${r.dialled.errors.join('; ')}.`)
   const problems = r.problems.map(p => `${p.problem} (${p.peers} peers)`).join('; ')
   return {

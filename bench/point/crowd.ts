@@ -32,7 +32,7 @@ export interface CrowdInit {
   arrivalsPerSecond: number
 }
 
-export const CROWD: CrowdInit = { peers: 1000, walkers: 20, dials: 3, workers: 4, arrivalsPerSecond: 25 }
+export const CROWD: CrowdInit = { peers: 1000, walkers: 20, dials: 3, workers: 4, arrivalsPerSecond: 20 }
 
 export interface CrowdResult extends CrowdInit {
   /** The point's command line */
@@ -90,10 +90,13 @@ export interface CrowdResult extends CrowdInit {
 
 const sleep = async (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
-/** Polls a second apart without progress before a phase gives up */
-const STALL = 30
+/** Polls a second apart: the most the crowd may take to register after the last arrival, and without progress before it gives up */
+const LATE = 45
+const STALL = 20
+/** Seconds past a poll interval the sample's polls may take to find everyone */
+const POLL_SLACK = 15
 /** Milliseconds each walk and dial may take */
-const REQUEST_TIMEOUT = 60_000
+const REQUEST_TIMEOUT = 30_000
 /** Polls of the crowd with everyone connected, at least: the window the steady figures come from */
 const STEADY = 20
 
@@ -101,6 +104,15 @@ interface Sample { at: number, rss: number, cpu: number, connected: number }
 
 function count (status: CrowdStatus, has: (peer: CrowdStatus['peers'][number]) => boolean): number {
   return status.peers.filter(has).length
+}
+
+/** Walkers that registered, and those of them whose own polls have found every registered peer */
+function walkersRegistered (status: CrowdStatus): number {
+  return count(status, p => p.walker && p.registeredAt != null)
+}
+
+function walkersFound (status: CrowdStatus): number {
+  return count(status, p => p.walker && p.registeredAt != null && p.completeAt != null)
 }
 
 /** Summary of the defined values, or undefined when there are none */
@@ -164,7 +176,7 @@ async function measure (point: CliPoint, init: CrowdInit, created: (crowd: Crowd
   let status = await crowd.status()
   let best = 0
   let still = 0
-  for (let i = 0; i < rampPolls + 4 * STALL; i++) {
+  for (let i = 0; i < rampPolls + LATE; i++) {
     await sleep(1000)
     status = await poll(status)
     const registered = count(status, p => p.registeredAt != null)
@@ -177,9 +189,7 @@ async function measure (point: CliPoint, init: CrowdInit, created: (crowd: Crowd
   const joined = sample(status)
 
   // the crowd connected: the sample's own polls find everyone within a poll interval
-  const steadyPolls = Math.ceil((DEFAULT_DISCOVER_INTERVAL + STALL * 1000) / 1000)
-  const walkersFound = (s: CrowdStatus): number => count(s, p => p.walker && p.registeredAt != null && p.completeAt != null)
-  const walkersRegistered = (s: CrowdStatus): number => count(s, p => p.walker && p.registeredAt != null)
+  const steadyPolls = Math.ceil(DEFAULT_DISCOVER_INTERVAL / 1000) + POLL_SLACK
   for (let i = 0; i < steadyPolls; i++) {
     await sleep(1000)
     status = await poll(status)
@@ -228,7 +238,7 @@ function summarizeRun (init: CrowdInit, status: CrowdStatus, p: Phases): CrowdRe
   const everyone = registered.length === init.peers
 
   // a peer is found by all once every registered walker but itself has it
-  const registeredWalkers = peers.filter((peer, i) => peer.registeredAt != null && isWalker.has(i)).length
+  const registeredWalkers = walkersRegistered(status)
   const foundByAll = peers.flatMap((peer, i) => {
     const needed = registeredWalkers - (isWalker.has(i) && peer.registeredAt != null ? 1 : 0)
     return peer.registeredAt != null && needed > 0 && status.foundBy[i] >= needed ? [status.lastFoundAt[i] - peer.registeredAt] : []
@@ -256,7 +266,7 @@ function summarizeRun (init: CrowdInit, status: CrowdStatus, p: Phases): CrowdRe
     connected: count(status, peer => peer.connected),
     addressed: count(status, peer => peer.addressAt != null),
     registered: registered.length,
-    walkersFound: count(status, peer => peer.walker && peer.registeredAt != null && peer.completeAt != null),
+    walkersFound: walkersFound(status),
     toAddress: spread(peers.map(peer => peer.addressAt == null ? undefined : peer.addressAt - (peer.startedAt ?? 0))),
     toRegistered: spread(peers.map(peer => peer.registeredAt == null ? undefined : peer.registeredAt - (peer.startedAt ?? 0))),
     ramp: round(lastStart - firstStart, 0),

@@ -41,7 +41,7 @@ class Worker {
 
   constructor () {
     this.child = fork(join(import.meta.dirname, 'crowd-worker.ts'), [], {
-      execArgv: ['--import', 'tsx', ...(process.env.CROWD_PROF != null ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.CROWD_PROF] : [])],
+      execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     this.child.on('message', (message: { id: number, reply?: unknown, error?: string }) => {
