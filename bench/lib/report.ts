@@ -147,9 +147,9 @@ function crowd (r: NonNullable<Results['crowd']>): string {
     `## A crowd of ${whole(r.peers)} browsers at one point`,
     '',
     `The point as it ships, \`${r.command}\`, in a process of its own, measured from outside (RSS and CPU from /proc). ` +
-      `${whole(r.peers)} browser-shaped peers (libp2p with WebSockets and circuit relay only, listening on \`/p2p-circuit\`, running the SDK) in ${r.workers} worker processes ` +
+      `${whole(r.peers)} browser-shaped peers (libp2p with WebSockets and circuit relay only, listening on \`/p2p-circuit\`, running the SDK) in ${r.processes} worker processes ` +
       `arrive from one address, ${r.arrivalsPerSecond} a second, and join one namespace. ${r.walkers} of them list their peers (the SDK polls, with its defaults) ` +
-      `and at the end walk the whole namespace and dial ${r.dials} of the peers they found, through the point's relay; the others only register, to be found. Times are milliseconds.`,
+      `and at the end walk the whole namespace, one at a time in each of their processes, and dial ${r.dials} of the peers they found, through the point's relay; the others only register, to be found. Times are milliseconds.`,
     '',
     table(['Step', 'Peers', 'Time: median (IQR, min–max)'], [
       ['Started (time: the first to the last)', `${r.started} / ${r.peers}`, ms(r.ramp)],
@@ -176,7 +176,7 @@ function crowd (r: NonNullable<Results['crowd']>): string {
     ]),
     '',
     'RSS includes what the garbage collector has not given back yet. ' +
-      `The crowd itself took ${mib(r.crowdRssPerPeer)} of RSS per peer (its ${r.workers} Node processes together), and its event loops stalled at most ${ms(r.crowdMaxLag)} ` +
+      `The crowd itself took ${mib(r.crowdRssPerPeer)} of RSS per peer (its ${r.processes} Node processes together), and its event loops stalled at most ${ms(r.crowdMaxLag)} ` +
       '(over about 5 s, libp2p\'s connection monitor starts closing connections, so a long stall is the harness\'s limit, not the point\'s). ' +
       `Connections between peers that nobody dialled: ${whole(r.unaskedConnections)}.` +
       (r.problems.length > 0 ? ` The peers' last failures, most common first: ${r.problems.map(x => `${x.problem} (${x.peers})`).join('; ')}.` : '')

@@ -28,6 +28,7 @@ export interface CrowdInit {
   walkers: number
   /** Relayed dials by each walker */
   dials: number
+  /** Processes for the peers that only register (the walkers get their own) */
   workers: number
   arrivalsPerSecond: number
 }
@@ -37,6 +38,8 @@ export const CROWD: CrowdInit = { peers: 1000, walkers: 20, dials: 3, workers: 4
 export interface CrowdResult extends CrowdInit {
   /** The point's command line */
   command: string
+  /** Worker processes the peers ran in, the walkers' own included */
+  processes: number
   /** Peers that reached each step, of `peers` */
   started: number
   connected: number
@@ -157,8 +160,8 @@ async function measure (point: CliPoint, init: CrowdInit, created: (crowd: Crowd
     baseline.push(sample())
   }
 
-  const walkers = Array.from({ length: init.walkers }, (_, i) => Math.floor(i * init.peers / init.walkers))
-  const crowd = await Crowd.create({ peers: init.peers, point: point.webSocket, namespace: 'crowd', workers: init.workers, walkers })
+  const crowd = await Crowd.create({ peers: init.peers, point: point.webSocket, namespace: 'crowd', workers: init.workers, walkers: init.walkers })
+  const walkers = crowd.walkers
   created(crowd)
   let maxLag = 0
   const poll = async (previous: CrowdStatus): Promise<CrowdStatus> => {
@@ -204,6 +207,7 @@ async function measure (point: CliPoint, init: CrowdInit, created: (crowd: Crowd
   status = await crowd.status(registeredIndexes(status))
 
   return summarizeRun(init, status, {
+    processes: crowd.processes,
     walkers,
     maxLag,
     walks,
@@ -217,6 +221,7 @@ async function measure (point: CliPoint, init: CrowdInit, created: (crowd: Crowd
 }
 
 interface Phases {
+  processes: number
   walkers: number[]
   maxLag: number
   walks: WalkOutcome[]
@@ -262,6 +267,7 @@ function summarizeRun (init: CrowdInit, status: CrowdStatus, p: Phases): CrowdRe
   return {
     ...init,
     command: `libp2p-rendezvous ${POINT_ARGS.join(' ')}`,
+    processes: p.processes,
     started: count(status, peer => peer.startedAt != null),
     connected: count(status, peer => peer.connected),
     addressed: count(status, peer => peer.addressAt != null),

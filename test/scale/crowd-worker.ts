@@ -15,7 +15,7 @@ import type { DiscoveredPeer } from '../../src/index.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type WorkerRequest =
-  | { type: 'create', count: number, offset: number, point: string, namespace: string, walkers: number[] }
+  | { type: 'create', count: number, offset: number, point: string, namespace: string, walkers: boolean }
   | { type: 'roster', roster: string[] }
   | { type: 'start', interval: number }
   | { type: 'status', registered: number[] }
@@ -69,9 +69,9 @@ const roster = new Map<string, number>()
 const lag = monitorEventLoopDelay({ resolution: 20 })
 lag.enable()
 
-/** Make `count` peers; those whose roster index is in `walkers` poll the namespace */
-async function create (count: number, walkers: Set<number>): Promise<string[]> {
-  for (let i = 0; i < count; i++) peers.push(await BrowserPeer.create(point, namespace, walkers.has(offset + i)))
+/** Make `count` peers, all of them walkers (they poll the namespace) or none */
+async function create (count: number, walkers: boolean): Promise<string[]> {
+  for (let i = 0; i < count; i++) peers.push(await BrowserPeer.create(point, namespace, walkers))
   return peers.map(peer => peer.id)
 }
 
@@ -126,6 +126,13 @@ async function dial (peer: BrowserPeer, target: { index: number, multiaddrs: Mul
   }
 }
 
+/**
+ * Walks wait for each other: a walk verifies every record it receives, and
+ * the event loop it holds up is every other peer's here too, whose pings to
+ * the point would time out and close their connections
+ */
+let walking: Promise<unknown> = Promise.resolve()
+
 /** A complete walk of the namespace from one peer, then dials to `dials` of the peers it found, chosen at random */
 async function walk (local: number, dials: number, timeout: number): Promise<WalkOutcome> {
   const peer = peers[local]
@@ -151,7 +158,7 @@ async function handle (request: WorkerRequest): Promise<unknown> {
       point = multiaddr(request.point)
       namespace = request.namespace
       offset = request.offset
-      return { ids: await create(request.count, new Set(request.walkers)) }
+      return { ids: await create(request.count, request.walkers) }
     case 'roster':
       request.roster.forEach((id, index) => roster.set(id, index))
       return {}
@@ -160,8 +167,11 @@ async function handle (request: WorkerRequest): Promise<unknown> {
       return {}
     case 'status':
       return status(request.registered)
-    case 'walk':
-      return walk(request.peer - offset, request.dials, request.timeout)
+    case 'walk': {
+      const next = walking.then(async () => walk(request.peer - offset, request.dials, request.timeout))
+      walking = next.catch(() => {})
+      return next
+    }
     case 'views':
       return { missing: peers.map((peer, local) => peer.missingFromView(request.wanted, offset + local, roster).length) }
     case 'stop':

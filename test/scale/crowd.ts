@@ -13,11 +13,22 @@ export interface CrowdInit {
   /** The point's WebSocket address, with its peer id */
   point: string
   namespace: string
-  /** Processes to spread the peers over */
+  /** Processes to spread the peers that only register over */
   workers: number
-  /** Roster indexes of the peers that poll the namespace; the others only register */
-  walkers: number[]
+  /**
+   * How many peers poll the namespace (apps that list their peers); they
+   * take the last indexes of the roster, and processes of their own (see
+   * WALKERS_PER_PROCESS)
+   */
+  walkers: number
 }
+
+/**
+ * A walker verifies every record of the namespace when it walks it, holding
+ * up its process's event loop; in a process of their own, a few at a time,
+ * they cannot hold up the pings of the crowd that only registers
+ */
+const WALKERS_PER_PROCESS = 10
 
 export interface CrowdStatus {
   /** In roster order */
@@ -83,27 +94,38 @@ export function registeredIndexes (status: CrowdStatus): number[] {
 export class Crowd {
   /** Every peer's id, by roster index */
   readonly roster: string[]
+  /** Roster indexes of the walkers */
+  readonly walkers: number[]
   private readonly workers: Worker[]
-  /** Roster index of each worker's first peer */
+  /** Peers in each worker, and the roster index of its first */
+  private readonly shares: number[]
   private readonly offsets: number[]
 
-  private constructor (workers: Worker[], offsets: number[], roster: string[]) {
+  private constructor (workers: Worker[], shares: number[], roster: string[], walkers: number) {
     this.workers = workers
-    this.offsets = offsets
+    this.shares = shares
+    this.offsets = shares.map((_, w) => shares.slice(0, w).reduce((a, b) => a + b, 0))
     this.roster = roster
+    this.walkers = roster.map((_, i) => i).slice(roster.length - walkers)
   }
 
   /** Make the peers (not started) and tell every process the roster */
   static async create (init: CrowdInit): Promise<Crowd> {
-    const workers = Array.from({ length: init.workers }, () => new Worker())
+    const split = (count: number, parts: number): number[] => Array.from({ length: parts }, (_, w) => Math.floor(count / parts) + (w < count % parts ? 1 : 0))
+    const shares = [...split(init.peers - init.walkers, init.workers), ...split(init.walkers, Math.ceil(init.walkers / WALKERS_PER_PROCESS))]
+    const workers = shares.map(() => new Worker())
     try {
-      const shares = workers.map((_, w) => Math.floor(init.peers / init.workers) + (w < init.peers % init.workers ? 1 : 0))
-      const offsets = shares.map((_, w) => shares.slice(0, w).reduce((a, b) => a + b, 0))
-      const created = await Promise.all(workers.map(async (worker, w) =>
-        worker.ask<{ ids: string[] }>({ type: 'create', count: shares[w], offset: offsets[w], point: init.point, namespace: init.namespace, walkers: init.walkers })))
+      const created = await Promise.all(workers.map(async (worker, w) => worker.ask<{ ids: string[] }>({
+        type: 'create',
+        count: shares[w],
+        offset: shares.slice(0, w).reduce((a, b) => a + b, 0),
+        point: init.point,
+        namespace: init.namespace,
+        walkers: w >= init.workers
+      })))
       const roster = created.flatMap(c => c.ids)
       await Promise.all(workers.map(async worker => worker.ask({ type: 'roster', roster })))
-      return new Crowd(workers, offsets, roster)
+      return new Crowd(workers, shares, roster, init.walkers)
     } catch (err) {
       await Promise.all(workers.map(async worker => worker.stop()))
       throw err
@@ -114,13 +136,19 @@ export class Crowd {
     return this.roster.length
   }
 
+  /** Worker processes, walkers' included */
+  get processes (): number {
+    return this.workers.length
+  }
+
   /**
-   * Start the peers, `perSecond` of them a second over the whole crowd (the
-   * processes take turns); resolves once every one has been started
+   * Start the peers, `perSecond` of them a second over the whole crowd, each
+   * process spreading its own evenly over that time (so walkers arrive
+   * early, late and in between); resolves once every one has been started
    */
   async arrive (perSecond: number): Promise<void> {
-    const interval = 1000 * this.workers.length / perSecond
-    await Promise.all(this.workers.map(async worker => worker.ask({ type: 'start', interval })))
+    const duration = 1000 * this.size / perSecond
+    await Promise.all(this.workers.map(async (worker, w) => worker.ask({ type: 'start', interval: duration / this.shares[w] })))
   }
 
   /** Where every peer is; `registered` (roster indexes) is the set a peer must have found to be complete */
