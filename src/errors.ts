@@ -2,7 +2,10 @@
  * Errors are checked by `err.name`, as everywhere in js-libp2p. Every non-OK
  * status a rendezvous point can answer has its own class; they share
  * `RendezvousError`, which carries the numeric status and the point's own text.
+ * The names are the ones py-libp2p's rendezvous uses too, so its users find
+ * the errors they know.
  */
+import type { Schema } from './protocol/peer-info.ts'
 
 /** The numeric response statuses of the rendezvous spec */
 export const ResponseStatusCode = {
@@ -52,6 +55,21 @@ export class InvalidSignedPeerRecordError extends RendezvousError {
   constructor (statusText?: string) {
     super('E_INVALID_SIGNED_PEER_RECORD', statusText)
     this.name = 'InvalidSignedPeerRecordError'
+  }
+}
+
+/**
+ * Status 101 from a point of the pre-2020 schema (py-libp2p, berty's go),
+ * which calls it E_INVALID_PEER_INFO: it refused the PeerInfo we sent. The
+ * status is the same as for a signed record, so it is also an
+ * `InvalidSignedPeerRecordError`.
+ */
+export class InvalidPeerInfoError extends InvalidSignedPeerRecordError {
+  static name = 'InvalidPeerInfoError'
+  constructor (statusText?: string) {
+    super(statusText)
+    this.name = 'InvalidPeerInfoError'
+    this.message = statusText != null && statusText !== '' ? `E_INVALID_PEER_INFO: ${statusText}` : 'E_INVALID_PEER_INFO'
   }
 }
 
@@ -119,8 +137,9 @@ const errorForStatus: Record<Exclude<ResponseStatusName, 'OK'>, new (statusText?
   E_UNAVAILABLE: UnavailableError
 }
 
-/** The named error for a non-OK status */
-export function statusToError (status: Exclude<ResponseStatusName, 'OK'>, statusText?: string): RendezvousError {
+/** The named error for a non-OK status; `schema` is what the point speaks, which only changes the name of status 101 */
+export function statusToError (status: Exclude<ResponseStatusName, 'OK'>, statusText?: string, schema: Schema = 'signed-record'): RendezvousError {
+  if (schema === 'peer-info' && status === 'E_INVALID_SIGNED_PEER_RECORD') return new InvalidPeerInfoError(statusText)
   return new errorForStatus[status](statusText)
 }
 

@@ -61,7 +61,7 @@ export const FLAGS = {
   'key-file': { type: 'string', value: 'path', modes: SERVER, help: 'keep the private key here (created if missing), so the point keeps its peer id across restarts' },
   announce: { type: 'string', value: 'multiaddr', multiple: true, modes: SERVER, help: 'tell peers this address instead of the listen addresses, e.g. /dns4/rdv.example.com/tcp/443/wss behind a TLS proxy; may repeat' },
   'keep-disconnected': { type: 'boolean', modes: SERVER, help: 'keep the registrations of a peer reachable only through this point after it disconnects, until their TTL ends' },
-  'log-requests': { type: 'boolean', modes: SERVER, help: 'print a line for every REGISTER, UNREGISTER and DISCOVER served' },
+  'log-requests': { type: 'boolean', modes: SERVER, help: 'print a line for every REGISTER, UNREGISTER and DISCOVER received' },
 
   'max-connections': { type: 'string', value: 'n', default: String(DEFAULT_LIMITS.maxConnections), modes: SERVER, section: LIMITS, help: 'connections held at once; more are refused' },
   'max-connections-per-host': { type: 'string', value: 'n', default: String(DEFAULT_LIMITS.maxConnectionsPerHost), modes: SERVER, section: LIMITS, help: 'connections from one IPv4 address or IPv6 /64 held at once' },
@@ -113,7 +113,7 @@ export interface ServerOptions extends CommonOptions {
   announce: Multiaddr[]
   /** Milliseconds between statistics lines; 0 for none */
   statsInterval: number
-  /** Print every request served */
+  /** Print every request received */
   logRequests: boolean
   limits: Required<RendezvousPointLimits>
   policy: RendezvousServerInit

@@ -9,6 +9,8 @@ export interface Message {
   unregister?: Message.Unregister
   discover?: Message.Discover
   discoverResponse?: Message.DiscoverResponse
+  discoverSubscribe?: Message.DiscoverSubscribe
+  discoverSubscribeResponse?: Message.DiscoverSubscribeResponse
 }
 
 export namespace Message {
@@ -17,7 +19,9 @@ export namespace Message {
     REGISTER_RESPONSE = 'REGISTER_RESPONSE',
     UNREGISTER = 'UNREGISTER',
     DISCOVER = 'DISCOVER',
-    DISCOVER_RESPONSE = 'DISCOVER_RESPONSE'
+    DISCOVER_RESPONSE = 'DISCOVER_RESPONSE',
+    DISCOVER_SUBSCRIBE = 'DISCOVER_SUBSCRIBE',
+    DISCOVER_SUBSCRIBE_RESPONSE = 'DISCOVER_SUBSCRIBE_RESPONSE'
   }
 
   enum __MessageTypeValues {
@@ -25,7 +29,9 @@ export namespace Message {
     REGISTER_RESPONSE = 1,
     UNREGISTER = 2,
     DISCOVER = 3,
-    DISCOVER_RESPONSE = 4
+    DISCOVER_RESPONSE = 4,
+    DISCOVER_SUBSCRIBE = 100,
+    DISCOVER_SUBSCRIBE_RESPONSE = 101
   }
 
   export namespace MessageType {
@@ -59,6 +65,136 @@ export namespace Message {
   export namespace ResponseStatus {
     export const codec = (): Codec<ResponseStatus> => {
       return enumeration<ResponseStatus>(__ResponseStatusValues)
+    }
+  }
+
+  export interface PeerInfo {
+    id?: Uint8Array<ArrayBuffer>
+    addrs: Uint8Array<ArrayBuffer>[]
+  }
+
+  export namespace PeerInfo {
+    let _codec: Codec<PeerInfo>
+
+    export const codec = (): Codec<PeerInfo> => {
+      if (_codec == null) {
+        _codec = message<PeerInfo>((obj, w, opts = {}) => {
+          if (opts.lengthDelimited !== false) {
+            w.fork()
+          }
+
+          if (obj.id != null) {
+            w.uint32(10)
+            w.bytes(obj.id)
+          }
+
+          if (obj.addrs != null && obj.addrs.length > 0) {
+            for (const value of obj.addrs) {
+              w.uint32(18)
+              w.bytes(value)
+            }
+          }
+
+          if (opts.lengthDelimited !== false) {
+            w.ldelim()
+          }
+        }, (reader, length, opts = {}) => {
+          const obj: any = {
+            addrs: []
+          }
+
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                obj.id = reader.bytes()
+                break
+              }
+              case 2: {
+                if (opts.limits?.addrs != null && obj.addrs.length === opts.limits.addrs) {
+                  throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+                }
+
+                obj.addrs.push(reader.bytes())
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+
+          return obj
+        }, function * (reader, length, prefix, opts = {}) {
+          const obj = {
+            addrs: 0
+          }
+
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                yield {
+                  field: `${prefix}.id`,
+                  value: reader.bytes()
+                }
+                break
+              }
+              case 2: {
+                if (opts.limits?.addrs != null && obj.addrs === opts.limits.addrs) {
+                  throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+                }
+
+                yield {
+                  field: `${prefix}.addrs[]`,
+                  index: obj.addrs,
+                  value: reader.bytes()
+                }
+
+                obj.addrs++
+
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+        })
+      }
+
+      return _codec
+    }
+
+    export interface PeerInfoIdFieldEvent {
+      field: '$.id'
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export interface PeerInfoAddrsFieldEvent {
+      field: '$.addrs[]'
+      index: number
+      value: Uint8Array<ArrayBuffer>
+    }
+
+    export function encode (obj: Partial<PeerInfo>): Uint8Array<ArrayBuffer> {
+      return encodeMessage(obj, PeerInfo.codec())
+    }
+
+    export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerInfo>): PeerInfo {
+      return decodeMessage(buf, PeerInfo.codec(), opts)
+    }
+
+    export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerInfo>): Generator<PeerInfoIdFieldEvent | PeerInfoAddrsFieldEvent> {
+      return streamMessage(buf, PeerInfo.codec(), opts)
     }
   }
 
@@ -755,6 +891,289 @@ export namespace Message {
     }
   }
 
+  export interface DiscoverSubscribe {
+    supportedSubscriptionTypes: string[]
+    ns?: string
+  }
+
+  export namespace DiscoverSubscribe {
+    let _codec: Codec<DiscoverSubscribe>
+
+    export const codec = (): Codec<DiscoverSubscribe> => {
+      if (_codec == null) {
+        _codec = message<DiscoverSubscribe>((obj, w, opts = {}) => {
+          if (opts.lengthDelimited !== false) {
+            w.fork()
+          }
+
+          if (obj.supportedSubscriptionTypes != null && obj.supportedSubscriptionTypes.length > 0) {
+            for (const value of obj.supportedSubscriptionTypes) {
+              w.uint32(10)
+              w.string(value)
+            }
+          }
+
+          if (obj.ns != null) {
+            w.uint32(18)
+            w.string(obj.ns)
+          }
+
+          if (opts.lengthDelimited !== false) {
+            w.ldelim()
+          }
+        }, (reader, length, opts = {}) => {
+          const obj: any = {
+            supportedSubscriptionTypes: []
+          }
+
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                if (opts.limits?.supportedSubscriptionTypes != null && obj.supportedSubscriptionTypes.length === opts.limits.supportedSubscriptionTypes) {
+                  throw new MaxLengthError('Decode error - repeated field "supportedSubscriptionTypes" had too many elements')
+                }
+
+                obj.supportedSubscriptionTypes.push(reader.string())
+                break
+              }
+              case 2: {
+                obj.ns = reader.string()
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+
+          return obj
+        }, function * (reader, length, prefix, opts = {}) {
+          const obj = {
+            supportedSubscriptionTypes: 0
+          }
+
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                if (opts.limits?.supportedSubscriptionTypes != null && obj.supportedSubscriptionTypes === opts.limits.supportedSubscriptionTypes) {
+                  throw new MaxLengthError('Streaming decode error - repeated field "supportedSubscriptionTypes" had too many elements')
+                }
+
+                yield {
+                  field: `${prefix}.supportedSubscriptionTypes[]`,
+                  index: obj.supportedSubscriptionTypes,
+                  value: reader.string()
+                }
+
+                obj.supportedSubscriptionTypes++
+
+                break
+              }
+              case 2: {
+                yield {
+                  field: `${prefix}.ns`,
+                  value: reader.string()
+                }
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+        })
+      }
+
+      return _codec
+    }
+
+    export interface DiscoverSubscribeSupportedSubscriptionTypesFieldEvent {
+      field: '$.supportedSubscriptionTypes[]'
+      index: number
+      value: string
+    }
+
+    export interface DiscoverSubscribeNsFieldEvent {
+      field: '$.ns'
+      value: string
+    }
+
+    export function encode (obj: Partial<DiscoverSubscribe>): Uint8Array<ArrayBuffer> {
+      return encodeMessage(obj, DiscoverSubscribe.codec())
+    }
+
+    export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DiscoverSubscribe>): DiscoverSubscribe {
+      return decodeMessage(buf, DiscoverSubscribe.codec(), opts)
+    }
+
+    export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DiscoverSubscribe>): Generator<DiscoverSubscribeSupportedSubscriptionTypesFieldEvent | DiscoverSubscribeNsFieldEvent> {
+      return streamMessage(buf, DiscoverSubscribe.codec(), opts)
+    }
+  }
+
+  export interface DiscoverSubscribeResponse {
+    subscriptionType?: string
+    subscriptionDetails?: string
+    status?: Message.ResponseStatus
+    statusText?: string
+  }
+
+  export namespace DiscoverSubscribeResponse {
+    let _codec: Codec<DiscoverSubscribeResponse>
+
+    export const codec = (): Codec<DiscoverSubscribeResponse> => {
+      if (_codec == null) {
+        _codec = message<DiscoverSubscribeResponse>((obj, w, opts = {}) => {
+          if (opts.lengthDelimited !== false) {
+            w.fork()
+          }
+
+          if (obj.subscriptionType != null) {
+            w.uint32(10)
+            w.string(obj.subscriptionType)
+          }
+
+          if (obj.subscriptionDetails != null) {
+            w.uint32(18)
+            w.string(obj.subscriptionDetails)
+          }
+
+          if (obj.status != null) {
+            w.uint32(24)
+            Message.ResponseStatus.codec().encode(obj.status, w)
+          }
+
+          if (obj.statusText != null) {
+            w.uint32(34)
+            w.string(obj.statusText)
+          }
+
+          if (opts.lengthDelimited !== false) {
+            w.ldelim()
+          }
+        }, (reader, length, opts = {}) => {
+          const obj: any = {}
+
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                obj.subscriptionType = reader.string()
+                break
+              }
+              case 2: {
+                obj.subscriptionDetails = reader.string()
+                break
+              }
+              case 3: {
+                obj.status = Message.ResponseStatus.codec().decode(reader)
+                break
+              }
+              case 4: {
+                obj.statusText = reader.string()
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+
+          return obj
+        }, function * (reader, length, prefix, opts = {}) {
+          const end = length == null ? reader.len : reader.pos + length
+
+          while (reader.pos < end) {
+            const tag = reader.uint32()
+
+            switch (tag >>> 3) {
+              case 1: {
+                yield {
+                  field: `${prefix}.subscriptionType`,
+                  value: reader.string()
+                }
+                break
+              }
+              case 2: {
+                yield {
+                  field: `${prefix}.subscriptionDetails`,
+                  value: reader.string()
+                }
+                break
+              }
+              case 3: {
+                yield {
+                  field: `${prefix}.status`,
+                  value: Message.ResponseStatus.codec().decode(reader)
+                }
+                break
+              }
+              case 4: {
+                yield {
+                  field: `${prefix}.statusText`,
+                  value: reader.string()
+                }
+                break
+              }
+              default: {
+                reader.skipType(tag & 7)
+                break
+              }
+            }
+          }
+        })
+      }
+
+      return _codec
+    }
+
+    export interface DiscoverSubscribeResponseSubscriptionTypeFieldEvent {
+      field: '$.subscriptionType'
+      value: string
+    }
+
+    export interface DiscoverSubscribeResponseSubscriptionDetailsFieldEvent {
+      field: '$.subscriptionDetails'
+      value: string
+    }
+
+    export interface DiscoverSubscribeResponseStatusFieldEvent {
+      field: '$.status'
+      value: Message.ResponseStatus
+    }
+
+    export interface DiscoverSubscribeResponseStatusTextFieldEvent {
+      field: '$.statusText'
+      value: string
+    }
+
+    export function encode (obj: Partial<DiscoverSubscribeResponse>): Uint8Array<ArrayBuffer> {
+      return encodeMessage(obj, DiscoverSubscribeResponse.codec())
+    }
+
+    export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DiscoverSubscribeResponse>): DiscoverSubscribeResponse {
+      return decodeMessage(buf, DiscoverSubscribeResponse.codec(), opts)
+    }
+
+    export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DiscoverSubscribeResponse>): Generator<DiscoverSubscribeResponseSubscriptionTypeFieldEvent | DiscoverSubscribeResponseSubscriptionDetailsFieldEvent | DiscoverSubscribeResponseStatusFieldEvent | DiscoverSubscribeResponseStatusTextFieldEvent> {
+      return streamMessage(buf, DiscoverSubscribeResponse.codec(), opts)
+    }
+  }
+
   let _codec: Codec<Message>
 
   export const codec = (): Codec<Message> => {
@@ -792,6 +1211,16 @@ export namespace Message {
         if (obj.discoverResponse != null) {
           w.uint32(50)
           Message.DiscoverResponse.codec().encode(obj.discoverResponse, w)
+        }
+
+        if (obj.discoverSubscribe != null) {
+          w.uint32(802)
+          Message.DiscoverSubscribe.codec().encode(obj.discoverSubscribe, w)
+        }
+
+        if (obj.discoverSubscribeResponse != null) {
+          w.uint32(810)
+          Message.DiscoverSubscribeResponse.codec().encode(obj.discoverSubscribeResponse, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -837,6 +1266,18 @@ export namespace Message {
             case 6: {
               obj.discoverResponse = Message.DiscoverResponse.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.discoverResponse
+              })
+              break
+            }
+            case 100: {
+              obj.discoverSubscribe = Message.DiscoverSubscribe.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.discoverSubscribe
+              })
+              break
+            }
+            case 101: {
+              obj.discoverSubscribeResponse = Message.DiscoverSubscribeResponse.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.discoverSubscribeResponse
               })
               break
             }
@@ -893,6 +1334,20 @@ export namespace Message {
             case 6: {
               yield * Message.DiscoverResponse.codec().stream(reader, reader.uint32(), `${prefix}.discoverResponse`, {
                 limits: opts.limits?.discoverResponse
+              })
+
+              break
+            }
+            case 100: {
+              yield * Message.DiscoverSubscribe.codec().stream(reader, reader.uint32(), `${prefix}.discoverSubscribe`, {
+                limits: opts.limits?.discoverSubscribe
+              })
+
+              break
+            }
+            case 101: {
+              yield * Message.DiscoverSubscribeResponse.codec().stream(reader, reader.uint32(), `${prefix}.discoverSubscribeResponse`, {
+                limits: opts.limits?.discoverSubscribeResponse
               })
 
               break
@@ -1002,6 +1457,37 @@ export namespace Message {
     value: string
   }
 
+  export interface MessageDiscoverSubscribeSupportedSubscriptionTypesFieldEvent {
+    field: '$.discoverSubscribe.supportedSubscriptionTypes[]'
+    index: number
+    value: string
+  }
+
+  export interface MessageDiscoverSubscribeNsFieldEvent {
+    field: '$.discoverSubscribe.ns'
+    value: string
+  }
+
+  export interface MessageDiscoverSubscribeResponseSubscriptionTypeFieldEvent {
+    field: '$.discoverSubscribeResponse.subscriptionType'
+    value: string
+  }
+
+  export interface MessageDiscoverSubscribeResponseSubscriptionDetailsFieldEvent {
+    field: '$.discoverSubscribeResponse.subscriptionDetails'
+    value: string
+  }
+
+  export interface MessageDiscoverSubscribeResponseStatusFieldEvent {
+    field: '$.discoverSubscribeResponse.status'
+    value: Message.ResponseStatus
+  }
+
+  export interface MessageDiscoverSubscribeResponseStatusTextFieldEvent {
+    field: '$.discoverSubscribeResponse.statusText'
+    value: string
+  }
+
   export function encode (obj: Partial<Message>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Message.codec())
   }
@@ -1010,7 +1496,7 @@ export namespace Message {
     return decodeMessage(buf, Message.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Message>): Generator<MessageTypeFieldEvent | MessageRegisterNsFieldEvent | MessageRegisterSignedPeerRecordFieldEvent | MessageRegisterTtlFieldEvent | MessageRegisterResponseStatusFieldEvent | MessageRegisterResponseStatusTextFieldEvent | MessageRegisterResponseTtlFieldEvent | MessageUnregisterNsFieldEvent | MessageUnregisterIdFieldEvent | MessageDiscoverNsFieldEvent | MessageDiscoverLimitFieldEvent | MessageDiscoverCookieFieldEvent | MessageDiscoverResponseRegistrationsNsFieldEvent | MessageDiscoverResponseRegistrationsSignedPeerRecordFieldEvent | MessageDiscoverResponseRegistrationsTtlFieldEvent | MessageDiscoverResponseCookieFieldEvent | MessageDiscoverResponseStatusFieldEvent | MessageDiscoverResponseStatusTextFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Message>): Generator<MessageTypeFieldEvent | MessageRegisterNsFieldEvent | MessageRegisterSignedPeerRecordFieldEvent | MessageRegisterTtlFieldEvent | MessageRegisterResponseStatusFieldEvent | MessageRegisterResponseStatusTextFieldEvent | MessageRegisterResponseTtlFieldEvent | MessageUnregisterNsFieldEvent | MessageUnregisterIdFieldEvent | MessageDiscoverNsFieldEvent | MessageDiscoverLimitFieldEvent | MessageDiscoverCookieFieldEvent | MessageDiscoverResponseRegistrationsNsFieldEvent | MessageDiscoverResponseRegistrationsSignedPeerRecordFieldEvent | MessageDiscoverResponseRegistrationsTtlFieldEvent | MessageDiscoverResponseCookieFieldEvent | MessageDiscoverResponseStatusFieldEvent | MessageDiscoverResponseStatusTextFieldEvent | MessageDiscoverSubscribeSupportedSubscriptionTypesFieldEvent | MessageDiscoverSubscribeNsFieldEvent | MessageDiscoverSubscribeResponseSubscriptionTypeFieldEvent | MessageDiscoverSubscribeResponseSubscriptionDetailsFieldEvent | MessageDiscoverSubscribeResponseStatusFieldEvent | MessageDiscoverSubscribeResponseStatusTextFieldEvent> {
     return streamMessage(buf, Message.codec(), opts)
   }
 }

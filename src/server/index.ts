@@ -25,7 +25,7 @@ import type { RendezvousServer, RendezvousServerComponents, RendezvousServerInit
 
 export type { RendezvousServer, RendezvousServerComponents, RendezvousServerInit, ServedRequest } from './rendezvous-server.ts'
 export type { PointPolicy } from './handle-request.ts'
-export type { DiscoverPage, NewRegistration, RegisterOutcome, RegistrationLimits, RegistrationStore, StoredRegistration } from './store/registration-store.ts'
+export type { DiscoverOptions, DiscoverPage, NewRegistration, RegisterOutcome, RegistrationLimits, RegistrationStore, StoredRegistration } from './store/registration-store.ts'
 export { StoreUnavailableError } from './store/registration-store.ts'
 export { MemoryRegistrationStore, memoryStore } from './store/memory-store.ts'
 export { RedisRegistrationStore, redisStore, StoreConnectionError } from './store/redis-store.ts'

@@ -1,15 +1,17 @@
 import { InvalidMessageError, InvalidParametersError, serviceCapabilities } from '@libp2p/interface'
 import { randomBytes } from '@libp2p/crypto'
 import { DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_REQUEST_SIZE, MAX_TTL, RENDEZVOUS_PROTOCOL, minute, second } from '../constants.ts'
-import { discoverError, parseRequest, registerError } from '../protocol/messages.ts'
+import { discoverError, parseRequest, parseSubscribeRequest, registerError } from '../protocol/messages.ts'
 import { rendezvousStream } from '../protocol/stream.ts'
 import { Cookies } from './cookies.ts'
+import { Dialects } from './dialects.ts'
 import { handleRequest } from './handle-request.ts'
 import { memoryStore } from './store/memory-store.ts'
 import type { PointPolicy } from './handle-request.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
-import type { Message, Request } from '../protocol/messages.ts'
-import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { Message, Request, SubscribeRequest } from '../protocol/messages.ts'
+import type { Schema } from '../protocol/peer-info.ts'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 
 export interface RendezvousServerInit {
@@ -42,6 +44,13 @@ export interface RendezvousServerInit {
   /** Accept records signed under rust-libp2p's legacy routing-state domain. @default true */
   acceptLegacyRecords?: boolean
   /**
+   * Serve clients of the pre-2020 schema (py-libp2p, berty's go): take their
+   * unsigned PeerInfo registrations (stored marked unsigned, never shown to
+   * spec clients) and answer their DISCOVERs in PeerInfo. When false, a
+   * PeerInfo REGISTER gets E_INVALID_SIGNED_PEER_RECORD. @default true
+   */
+  servePeerInfoClients?: boolean
+  /**
    * Remove a peer's registrations when its last connection to the point closes and its record holds only
    * addresses through this point's relay (nobody can reach it any more). @default true
    */
@@ -58,7 +67,7 @@ export interface RendezvousServerInit {
 
 /** A request as `onRequest` sees it */
 export interface ServedRequest {
-  type: 'REGISTER' | 'UNREGISTER' | 'DISCOVER'
+  type: 'REGISTER' | 'UNREGISTER' | 'DISCOVER' | 'DISCOVER_SUBSCRIBE'
   /** As the peer sent it; absent for an UNREGISTER or DISCOVER of every namespace */
   namespace?: string
   peer: PeerId
@@ -67,6 +76,9 @@ export interface ServedRequest {
 export interface RendezvousServerComponents {
   registrar: Registrar
   logger: ComponentLogger
+  /** With `events`, where the point learns which peers run py-libp2p (see dialects.ts) */
+  peerStore?: PeerStore
+  events?: TypedEventTarget<Libp2pEvents>
 }
 
 /** A rendezvous point, running inside a libp2p node */
@@ -87,6 +99,7 @@ export class RendezvousPoint implements RendezvousServer {
   private readonly protocols: string[]
   private readonly store: RegistrationStore
   private readonly cookies: Cookies
+  private readonly dialects: Dialects
   private readonly now: () => number
   private readonly onRequest?: (request: ServedRequest) => void
   private readonly timeout: number
@@ -103,6 +116,7 @@ export class RendezvousPoint implements RendezvousServer {
     this.policy = resolvePolicy(init)
     this.store = init.store ?? memoryStore()
     this.cookies = new Cookies(init.cookieSecret ?? this.store.cookieSecret ?? randomBytes(32))
+    this.dialects = new Dialects(components)
     this.now = init.now ?? Date.now
     this.onRequest = init.onRequest
     this.timeout = init.timeout ?? 10 * second
@@ -157,10 +171,11 @@ export class RendezvousPoint implements RendezvousServer {
           if (err?.name === 'UnexpectedEOFError') break
           throw err
         }
-        const request = parseRequest(message)
+        const request = parseRequest(message) ?? parseSubscribeRequest(message)
         if (request == null) throw new InvalidMessageError(`not a request: ${message.type}`)
-        log.trace('%s from %p', request.type, connection.remotePeer)
-        const response = await this.respond(request, connection, log)
+        const schema = this.policy.servePeerInfoClients ? this.dialects.heard(request, connection) ?? await this.dialects.lookUp(connection, { signal }) : 'signed-record'
+        log.trace('%s from %p (%s)', request.type, connection.remotePeer, schema)
+        const response = await this.respond(request, connection, schema, log)
         if (response != null) await messages.write(response, { signal })
       }
       await stream.close({ signal: AbortSignal.timeout(this.timeout) })
@@ -170,16 +185,21 @@ export class RendezvousPoint implements RendezvousServer {
     }
   }
 
-  private async respond (request: Request, connection: Connection, log: Logger): Promise<Message | undefined> {
+  private async respond (request: Request | SubscribeRequest, connection: Connection, schema: Schema, log: Logger): Promise<Message | undefined> {
     try {
       this.onRequest?.({ type: request.type, namespace: request.namespace, peer: connection.remotePeer })
-      return await handleRequest(request, {
+      const response = await handleRequest(request, {
         remotePeer: connection.remotePeer,
         now: this.now(),
         store: this.store,
         cookies: this.cookies,
-        policy: this.policy
+        policy: this.policy,
+        schema
       })
+      if (request.type === 'REGISTER' && request.record?.kind === 'peer-info' && response?.registerResponse?.status === 'OK') {
+        this.log('registered %p in %s with an unsigned PeerInfo: its addresses are its own word, not signed', connection.remotePeer, request.namespace)
+      }
+      return response
     } catch (err: any) {
       log.error('%s from %p failed - %e', request.type, connection.remotePeer, err)
       const status = err?.name === 'StoreUnavailableError' ? 'E_UNAVAILABLE' : 'E_INTERNAL_ERROR'
@@ -210,7 +230,8 @@ function resolvePolicy (init: RendezvousServerInit): PointPolicy {
     maxRegistrations: init.maxRegistrations ?? 100_000,
     maxDiscoverLimit: init.maxDiscoverLimit ?? MAX_DISCOVER_LIMIT,
     allowEmptyAddresses: init.allowEmptyAddresses ?? false,
-    acceptLegacyRecords: init.acceptLegacyRecords ?? true
+    acceptLegacyRecords: init.acceptLegacyRecords ?? true,
+    servePeerInfoClients: init.servePeerInfoClients ?? true
   }
   if (policy.maxTtl > MAX_TTL) {
     throw new InvalidParametersError(`maxTtl may be at most ${MAX_TTL} seconds (72 h)`)

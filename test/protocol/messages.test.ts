@@ -104,11 +104,11 @@ describe('what the codec reads from proto3 senders', () => {
 
   it('given a REGISTER without a type field, then it is read as a REGISTER', () => {
     const request = parseRequest(Message.decode(body(bytesField(MessageField.register, registerBody))))
-    expect(request).toEqual({ type: 'REGISTER', namespace: 'app', signedPeerRecord: record, ttl: undefined })
+    expect(request).toEqual({ type: 'REGISTER', namespace: 'app', signedPeerRecord: record, record: { kind: 'envelope' }, ttl: undefined })
   })
 
   it('given an entirely empty message, then it is a REGISTER with nothing set, which the point will refuse on its merits', () => {
-    expect(parseRequest(Message.decode(new Uint8Array()))).toEqual({ type: 'REGISTER', namespace: undefined, signedPeerRecord: undefined, ttl: undefined })
+    expect(parseRequest(Message.decode(new Uint8Array()))).toEqual({ type: 'REGISTER', namespace: undefined, signedPeerRecord: undefined, record: undefined, ttl: undefined })
   })
 
   it('given UNREGISTER and DISCOVER bodies without a type field, then the body says what they are', () => {

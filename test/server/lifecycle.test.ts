@@ -80,7 +80,8 @@ describe('the point\'s settings', () => {
       maxRegistrations: 100_000,
       maxDiscoverLimit: 1000,
       allowEmptyAddresses: false,
-      acceptLegacyRecords: true
+      acceptLegacyRecords: true,
+      servePeerInfoClients: true
     })
     await server.stop()
   })

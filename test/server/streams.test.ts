@@ -99,7 +99,7 @@ describe.each(CARRIERS)('streams over %s', (carrier) => {
 
   it.each([
     { given: 'bytes that are not protobuf', frame: Uint8Array.from([0xff, 0xff, 0xff]) },
-    { given: 'a message type nobody defined', frame: varintField(MessageField.type, 100) },
+    { given: 'a message type nobody defined', frame: varintField(MessageField.type, 99) },
     { given: 'a response instead of a request', frame: Message.encode(registerOk(60)) },
     { given: 'a DISCOVER_RESPONSE body without a type', frame: bytesField(MessageField.discoverResponse, new Uint8Array()) }
   ])('given $given, then the stream is reset and the point serves others', async ({ frame }) => {

@@ -24,16 +24,18 @@ interface RegistrationOptions {
   /** Milliseconds from `now` */
   ttl?: number
   now?: number
+  /** A pre-2020 PeerInfo registration */
+  unsigned?: boolean
 }
 
 /** A registration with record bytes unique to this call (binary, with 0x00 and 0xff, as real records are) */
-function registration (peerId: string, namespace: string, { seq = 1n, ttl = 10 * MINUTE, now = T0 }: RegistrationOptions = {}): NewRegistration {
+function registration (peerId: string, namespace: string, { seq = 1n, ttl = 10 * MINUTE, now = T0, unsigned = false }: RegistrationOptions = {}): NewRegistration {
   const label = encoder.encode(`${peerId}/${namespace}/${++records}`)
   return {
     peerId,
     namespace,
     signedPeerRecord: new Uint8Array([0x00, 0xff, ...label, 0x0a]),
-    seq,
+    ...(unsigned ? { unsigned: true, seq: 0n } : { seq }),
     expiresAt: now + ttl
   }
 }
@@ -311,6 +313,50 @@ export function describeRegistrationStore (name: string, open: () => Promise<Sto
       expect(await register(registration('peer-a', 'chat', { seq: 3n, now: later }), ROOMY, later)).toEqual({ ok: true })
       expect((await everything('chat', later)).map(r => r.seq)).toEqual([3n])
     })
+
+    it('keeps the unsigned mark of a PeerInfo registration, and none on a signed one', async () => {
+      await register(registration('peer-a', 'chat', { unsigned: true }))
+      await register(registration('peer-b', 'chat'))
+      const [unsigned, signed] = await everything('chat')
+      expect(unsigned).toMatchObject({ peerId: 'peer-a', unsigned: true, seq: 0n })
+      expect(signed.peerId).toBe('peer-b')
+      expect(signed.unsigned).not.toBe(true)
+      // a signed re-registration replaces the unsigned one and drops the mark; an unsigned one cannot replace a signed one
+      expect(await register(registration('peer-a', 'chat', { seq: 5n }))).toEqual({ ok: true })
+      expect(await register(registration('peer-a', 'chat', { unsigned: true }))).toEqual({ ok: false, reason: 'stale-record', currentSeq: 5n })
+      expect((await everything('chat')).map(r => [r.peerId, r.unsigned === true])).toEqual([['peer-b', false], ['peer-a', false]])
+    })
+
+    for (const scope of ['one namespace', 'all namespaces']) {
+      it(`leaves unsigned registrations out when asked, with pages still full and cursors that skip nothing signed (${scope})`, async () => {
+        const asked = scope === 'one namespace' ? 'chat' : undefined
+        // signed ones between runs of unsigned ones, at both ends too
+        const kinds = 'UUSUUUSSUSUUUUSUSSU'
+        for (const [i, kind] of [...kinds].entries()) {
+          // across all namespaces, the registrations take turns between two
+          await register(registration(`p${String(i).padStart(2, '0')}`, asked != null || i % 3 === 0 ? 'chat' : 'other', { unsigned: kind === 'U' }))
+        }
+        const signed = [...kinds].flatMap((kind, i) => kind === 'S' ? [`p${String(i).padStart(2, '0')}`] : [])
+
+        const pages: string[][] = []
+        let cursor = 0n
+        for (let round = 0; round < kinds.length; round++) {
+          const page = await store.discover(asked, cursor, 2, T0, { signedOnly: true })
+          if (page.registrations.length === 0) {
+            expect(page.cursor).toBe(cursor)
+            break
+          }
+          expect(page.registrations.every(r => r.unsigned !== true)).toBe(true)
+          pages.push(page.registrations.map(r => r.peerId))
+          cursor = page.cursor
+        }
+        // full pages until the last, every signed registration exactly once, in order
+        expect(pages.flat()).toEqual(signed)
+        expect(pages.slice(0, -1).every(page => page.length === 2)).toBe(true)
+        // without the option, everything comes back
+        expect(await everything(asked)).toHaveLength(kinds.length)
+      })
+    }
 
     it('counts unexpired registrations per namespace', async () => {
       await register(registration('a', 'red'))

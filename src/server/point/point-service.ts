@@ -1,10 +1,11 @@
 /**
  * The part of a point that sees the whole node: where it listens, the
  * numbers an operator watches, its WebSocket listeners (see
- * websocket-guard.ts), and the end of a relay reservation when its peer goes. circuit-relay-v2 keeps a reservation for its whole TTL (2 h)
- * even after the peer disconnected, so a point that browsers keep coming to
- * and leaving would run out of reservations long before it runs out of
- * anything else.
+ * websocket-guard.ts), and the end of a relay reservation when its peer
+ * goes. circuit-relay-v2 keeps a reservation for its whole TTL (2 h) even
+ * after the peer disconnected, so a point that browsers keep coming to and
+ * leaving would run out of reservations long before it runs out of anything
+ * else.
  */
 import { serviceCapabilities } from '@libp2p/interface'
 import { guardWebSocketListeners } from './websocket-guard.ts'

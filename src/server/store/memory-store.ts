@@ -1,4 +1,4 @@
-import type { DiscoverPage, NewRegistration, RegisterOutcome, RegistrationLimits, RegistrationStore, StoredRegistration } from './registration-store.ts'
+import type { DiscoverOptions, DiscoverPage, NewRegistration, RegisterOutcome, RegistrationLimits, RegistrationStore, StoredRegistration } from './registration-store.ts'
 
 interface Entry extends StoredRegistration {
   /** false once replaced or removed; the entry then waits in its lists until they are compacted */
@@ -103,8 +103,8 @@ class CursorLog {
     return this.entries.length - this.dead
   }
 
-  /** Live, unexpired entries after `after`, at most `limit` */
-  page (after: bigint, limit: number, now: number): Entry[] {
+  /** Live, unexpired entries after `after`, at most `limit`, signed ones only if asked */
+  page (after: bigint, limit: number, now: number, signedOnly = false): Entry[] {
     const { entries } = this
     let low = 0
     let high = entries.length
@@ -116,7 +116,7 @@ class CursorLog {
     const found: Entry[] = []
     for (let i = low; i < entries.length && found.length < limit; i++) {
       const entry = entries[i]
-      if (entry.live && entry.expiresAt > now) found.push(entry)
+      if (entry.live && entry.expiresAt > now && !(signedOnly && entry.unsigned === true)) found.push(entry)
     }
     return found
   }
@@ -186,9 +186,9 @@ export class MemoryRegistrationStore implements RegistrationStore {
     return doomed.length
   }
 
-  async discover (namespace: string | undefined, after: bigint, limit: number, now: number): Promise<DiscoverPage> {
+  async discover (namespace: string | undefined, after: bigint, limit: number, now: number, options: DiscoverOptions = {}): Promise<DiscoverPage> {
     const log = namespace == null ? this.all : this.byNamespace.get(namespace)
-    const registrations = log?.page(after, limit, now) ?? []
+    const registrations = log?.page(after, limit, now, options.signedOnly) ?? []
     return { registrations, cursor: registrations.at(-1)?.cursor ?? after }
   }
 

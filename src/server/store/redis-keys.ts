@@ -16,7 +16,8 @@ import { InvalidParametersError } from '@libp2p/interface'
  * - `all`: sorted set, score cursor, member `<peer>\n<namespace>`
  * - `exp`: sorted set, score expiresAt, member `<peer>\n<namespace>`
  * - `ns:<namespace>`: sorted set, score cursor, member `<peer>`
- * - `peer:<peer>`: hash, field namespace, value `<cursor>|<seq>|<expiresAt>|<record id>`
+ * - `peer:<peer>`: hash, field namespace, value `<cursor>|<seq>|<expiresAt>|<record id>`, then `|u`
+ *   when the registration is unsigned (a PeerInfo, whose record key holds the encoded PeerInfo)
  *
  * Record keys: `{fleet:<hash of namespace>}:rec:<record id>`, the record's bytes.
  *

@@ -22,10 +22,10 @@ local exp_key = base .. 'exp'
 -- namespace and record id of every registration removed, for the caller to unlink the records
 local gone = {}
 
--- a peer hash value: cursor|seq|expiresAt|record id
+-- a peer hash value: cursor|seq|expiresAt|record id, and |u after it for an unsigned registration
 local function decode (value)
-  local cursor, seq, expires, id = string.match(value, '^(%d+)|(%d+)|([^|]+)|(%x+)$')
-  return { cursor = cursor, seq = seq, expires = tonumber(expires), expires_text = expires, id = id }
+  local cursor, seq, expires, id, mark = string.match(value, '^(%d+)|(%d+)|([^|]+)|(%x+)|?(%a*)$')
+  return { cursor = cursor, seq = seq, expires = tonumber(expires), expires_text = expires, id = id, unsigned = mark == 'u' }
 end
 
 -- peer ids hold no newline, so the first one separates peer from namespace
@@ -64,7 +64,7 @@ end
 
 /**
  * KEYS: cursor, all, exp, ns:<namespace>, peer:<peer>
- * ARGV: base, peer, namespace, seq, expiresAt, now, maxPerPeer, maxTotal, record id, ttl ms
+ * ARGV: base, peer, namespace, seq, expiresAt, now, maxPerPeer, maxTotal, record id, ttl ms, '1' when unsigned
  * Returns: status ('ok' | 'stale-record' | 'peer-limit' | 'total-limit'), the new cursor or the current
  * seq or '', then namespace/record id pairs of registrations it removed.
  */
@@ -110,7 +110,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local cursor = string.format('%.0f', redis.call('INCR', KEYS[1]))
 
-redis.call('HSET', KEYS[5], ns, cursor .. '|' .. seq .. '|' .. expires .. '|' .. id)
+redis.call('HSET', KEYS[5], ns, cursor .. '|' .. seq .. '|' .. expires .. '|' .. id .. (ARGV[11] == '1' and '|u' or ''))
 redis.call('ZADD', KEYS[4], cursor, peer)
 local member = peer .. '\\n' .. ns
 redis.call('ZADD', KEYS[2], cursor, member)
@@ -143,13 +143,14 @@ return gone
 
 /**
  * KEYS: the cursor order to read, ns:<namespace> or all
- * ARGV: base, after, limit, now, namespace ('' when KEYS[1] is all)
- * Returns: peer, namespace, cursor, seq, expiresAt, record id; six per registration, in cursor order.
- * Reads in batches of `limit` from the cursor order, so a page costs O(log n + page) plus the expired
- * entries it steps over, never the size of the namespace.
+ * ARGV: base, after, limit, now, namespace ('' when KEYS[1] is all), '1' to leave out unsigned registrations
+ * Returns: peer, namespace, cursor, seq, expiresAt, record id, '1' when unsigned else ''; seven per
+ * registration, in cursor order. Reads in batches of `limit` from the cursor order, so a page costs
+ * O(log n + page) plus the expired (or left out) entries it steps over, never the size of the namespace.
  */
 const DISCOVER = `
 local limit, now = tonumber(ARGV[3]), tonumber(ARGV[4])
+local signed_only = ARGV[6] == '1'
 local every_namespace = KEYS[1] == all_key
 local out = {}
 local found = 0
@@ -162,13 +163,14 @@ while found < limit do
     local value = redis.call('HGET', base .. 'peer:' .. peer, ns)
     if value then
       local entry = decode(value)
-      if entry.expires > now then
+      if entry.expires > now and not (signed_only and entry.unsigned) then
         out[#out + 1] = peer
         out[#out + 1] = ns
         out[#out + 1] = entry.cursor
         out[#out + 1] = entry.seq
         out[#out + 1] = entry.expires_text
         out[#out + 1] = entry.id
+        out[#out + 1] = entry.unsigned and '1' or ''
         found = found + 1
         if found == limit then return out end
       end

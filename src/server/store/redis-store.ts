@@ -4,7 +4,7 @@ import { RedisKeys } from './redis-keys.ts'
 import { SCRIPTS } from './redis-scripts.ts'
 import { StoreUnavailableError } from './registration-store.ts'
 import type { ScriptCommands } from './redis-scripts.ts'
-import type { DiscoverPage, NewRegistration, RegisterOutcome, RegistrationLimits, RegistrationStore, StoredRegistration } from './registration-store.ts'
+import type { DiscoverOptions, DiscoverPage, NewRegistration, RegisterOutcome, RegistrationLimits, RegistrationStore, StoredRegistration } from './registration-store.ts'
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
 
 const log = logger('libp2p:rendezvous:server:store')
@@ -48,6 +48,7 @@ interface IndexEntry {
   seq: bigint
   expiresAt: number
   id: string
+  unsigned: boolean
 }
 
 const PRUNE_BATCH = 500
@@ -157,7 +158,7 @@ export class RedisRegistrationStore implements RegistrationStore {
   }
 
   async register (registration: NewRegistration, limits: RegistrationLimits, now: number): Promise<RegisterOutcome> {
-    const { peerId, namespace, signedPeerRecord, seq, expiresAt } = registration
+    const { peerId, namespace, signedPeerRecord, seq, expiresAt, unsigned } = registration
     const keys = this.keys
     const id = Buffer.from(randomBytes(8)).toString('hex')
     // relative to Redis's clock: points' clocks (and tests' `now`) need not agree with it
@@ -171,7 +172,7 @@ export class RedisRegistrationStore implements RegistrationStore {
       const reply = await this.client.rendezvousRegister(
         keys.cursor, keys.all, keys.expiry, keys.namespace(namespace), keys.peer(peerId),
         keys.base, peerId, namespace, seq.toString(), String(expiresAt), String(now),
-        limits.maxPerPeer, limits.maxTotal, id, ttl
+        limits.maxPerPeer, limits.maxTotal, id, ttl, unsigned === true ? '1' : ''
       )
       const [status, detail] = reply
       const gone = pairs(reply.slice(2))
@@ -200,22 +201,24 @@ export class RedisRegistrationStore implements RegistrationStore {
     })
   }
 
-  async discover (namespace: string | undefined, after: bigint, limit: number, now: number): Promise<DiscoverPage> {
+  async discover (namespace: string | undefined, after: bigint, limit: number, now: number, options: DiscoverOptions = {}): Promise<DiscoverPage> {
     const keys = this.keys
     return this.call(async () => {
       const reply = await this.client.rendezvousDiscover(
         namespace == null ? keys.all : keys.namespace(namespace),
-        keys.base, after.toString(), Math.max(0, Math.min(Math.floor(limit), MAX_PAGE)), String(now), namespace ?? ''
+        keys.base, after.toString(), Math.max(0, Math.min(Math.floor(limit), MAX_PAGE)), String(now), namespace ?? '',
+        options.signedOnly === true ? '1' : ''
       )
       const entries: IndexEntry[] = []
-      for (let i = 0; i + 5 < reply.length; i += 6) {
+      for (let i = 0; i + 6 < reply.length; i += 7) {
         entries.push({
           peerId: reply[i],
           namespace: reply[i + 1],
           cursor: BigInt(reply[i + 2]),
           seq: BigInt(reply[i + 3]),
           expiresAt: Number(reply[i + 4]),
-          id: reply[i + 5]
+          id: reply[i + 5],
+          unsigned: reply[i + 6] === '1'
         })
       }
       const records = await this.fetchRecords(entries)
@@ -229,6 +232,7 @@ export class RedisRegistrationStore implements RegistrationStore {
           peerId: entry.peerId,
           namespace: entry.namespace,
           signedPeerRecord: record,
+          ...(entry.unsigned ? { unsigned: true } : {}),
           seq: entry.seq,
           expiresAt: entry.expiresAt,
           cursor: entry.cursor

@@ -13,8 +13,14 @@ export interface StoredRegistration {
   /** The registering peer, as a string */
   peerId: string
   namespace: string
+  /** The signed envelope the peer sent; for an `unsigned` registration, its encoded PeerInfo */
   signedPeerRecord: Uint8Array
-  /** The record's sequence number, so that an older record cannot replace a newer one */
+  /**
+   * Registered in the pre-2020 schema: a PeerInfo whose addresses nobody
+   * signed, only the peer's word. Absent (or false) for a signed record.
+   */
+  unsigned?: boolean
+  /** The record's sequence number, so that an older record cannot replace a newer one; 0 when unsigned */
   seq: bigint
   /** Milliseconds since the epoch */
   expiresAt: number
@@ -35,6 +41,11 @@ export type RegisterOutcome =
   | { ok: true }
   | { ok: false, reason: 'peer-limit' | 'total-limit' }
   | { ok: false, reason: 'stale-record', currentSeq: bigint }
+
+export interface DiscoverOptions {
+  /** Leave out unsigned registrations, for clients that take only signed records; a page still holds up to `limit` */
+  signedOnly?: boolean
+}
 
 export interface DiscoverPage {
   registrations: StoredRegistration[]
@@ -57,7 +68,7 @@ export interface RegistrationStore {
   /** Remove the peer's registration in `namespace`, or in every namespace when it is undefined; resolves with how many went */
   unregister(peerId: string, namespace: string | undefined, now: number): Promise<number>
   /** Unexpired registrations with a cursor above `after`, in cursor order, in `namespace` or in all when it is undefined */
-  discover(namespace: string | undefined, after: bigint, limit: number, now: number): Promise<DiscoverPage>
+  discover(namespace: string | undefined, after: bigint, limit: number, now: number, options?: DiscoverOptions): Promise<DiscoverPage>
   /** Unexpired registrations per namespace */
   namespaceStats(now: number): Promise<Map<string, number>>
   /** Forget expired registrations; resolves with how many went */

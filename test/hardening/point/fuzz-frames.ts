@@ -3,107 +3,40 @@
  *
  * A session is what one stream carries: a few pieces, each a length-prefixed
  * frame or a broken prefix. Every piece says what the point owes it:
- * - 'answer': a REGISTER or DISCOVER it understood, which gets exactly one
- *   response of the matching type;
+ * - 'answer': a REGISTER, DISCOVER or DISCOVER_SUBSCRIBE it understood,
+ *   which gets exactly one response of the matching type;
  * - 'silent': an UNREGISTER, which gets none;
  * - 'reset': a frame that is no request (undecodable, unknown type, a
  *   response), or a prefix announcing more than the point reads, or longer
  *   than such a length needs: the point resets the stream and reads no more;
  * - 'eof': a frame cut short by the end of the stream: the point closes.
+ * REGISTERs carry signed records and, as pre-2020 clients send them,
+ * PeerInfos (see fuzz-peer-info.ts), good and hostile.
  * The framing verdicts follow from how each piece was built; a body's
  * verdict comes from decoding it the way the point does, so the fuzzer can
  * never expect an answer to something that is not a request.
  */
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { Message, parseRequest } from '../../../src/protocol/messages.ts'
+import { Message, parseRequest, parseSubscribeRequest } from '../../../src/protocol/messages.ts'
 import { LEGACY_ROUTING_STATE, newKey, signRecord, tamper } from '../../fixtures/records.ts'
-import { readFields, varint } from '../../fixtures/wire.ts'
+import { varint } from '../../fixtures/wire.ts'
+import { concat, encodeFields, encoded, fieldAt, key, lengthDelimited, parse, paths, rewrite } from './fuzz-fields.ts'
+import { hostilePeerInfo, ownPeerInfo } from './fuzz-peer-info.ts'
+import type { Field, Schema } from './fuzz-fields.ts'
 import type { Random } from './support.ts'
-import type { Request } from '../../../src/protocol/messages.ts'
+import type { Request, SubscribeRequest } from '../../../src/protocol/messages.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 const encoder = new TextEncoder()
 
-// ---- protobuf by hand, with room for what no encoder would write ----
+// ---- the messages' shapes: which fields hold embedded messages ----
 
-/** A field as a tree, so any one of them can be corrupted and the rest re-encoded around it */
-type Field =
-  | { no: number, wire: 'varint', value: bigint }
-  | { no: number, wire: 'bytes', value: Uint8Array }
-  | { no: number, wire: 'message', fields: Field[] }
-  /** Bytes written as they are, key included: for what no schema allows */
-  | { no: number, wire: 'raw', bytes: Uint8Array }
-
-function concat (parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.byteLength
-  }
-  return out
-}
-
-function key (no: number, wireType: number): Uint8Array {
-  return varint((BigInt(no) << 3n) | BigInt(wireType))
-}
-
-function lengthDelimited (no: number, bytes: Uint8Array): Uint8Array {
-  return concat([key(no, 2), varint(bytes.byteLength), bytes])
-}
-
-function encodeFields (fields: Field[]): Uint8Array {
-  return concat(fields.map(field => {
-    switch (field.wire) {
-      case 'varint': return concat([key(field.no, 0), varint(field.value)])
-      case 'bytes': return lengthDelimited(field.no, field.value)
-      case 'message': return lengthDelimited(field.no, encodeFields(field.fields))
-      case 'raw': return field.bytes
-    }
-  }))
-}
-
-/** Which fields hold embedded messages; everything else is a leaf */
-interface Schema { [no: number]: Schema | undefined }
 const PUBLIC_KEY: Schema = {}
 const PEER_RECORD: Schema = { 3: {} }
 const ENVELOPE: Schema = { 1: PUBLIC_KEY, 3: PEER_RECORD }
-const MESSAGE: Schema = { 2: { 2: ENVELOPE }, 4: {}, 5: {} }
-
-function parse (bytes: Uint8Array, schema: Schema): Field[] {
-  return readFields(bytes).map(({ field: no, value }) => {
-    if (typeof value === 'bigint') return { no, wire: 'varint', value }
-    const inner = schema[no]
-    return inner != null ? { no, wire: 'message', fields: parse(value, inner) } : { no, wire: 'bytes', value }
-  })
-}
-
-/** Every field of a tree, depth first, each with the path of indices that leads to it */
-function paths (fields: Field[], prefix: number[] = []): number[][] {
-  return fields.flatMap((field, i) => [[...prefix, i], ...(field.wire === 'message' ? paths(field.fields, [...prefix, i]) : [])])
-}
-
-/** `fields` with the field at `path` replaced by `replace(field)` (any number of fields, none removes it) */
-function rewrite (fields: Field[], path: number[], replace: (field: Field) => Field[]): Field[] {
-  const [index, ...rest] = path
-  return fields.flatMap((field, i) => {
-    if (i !== index) return [field]
-    if (rest.length === 0) return replace(field)
-    if (field.wire !== 'message') return [field]
-    return [{ ...field, fields: rewrite(field.fields, rest, replace) }]
-  })
-}
-
-function fieldAt (fields: Field[], path: number[]): Field {
-  const [index, ...rest] = path
-  const field = fields[index]
-  return rest.length === 0 || field.wire !== 'message' ? field : fieldAt(field.fields, rest)
-}
-
-/** A field as encoded, with its key */
-function encoded (field: Field): Uint8Array {
-  return encodeFields([field])
-}
+const MESSAGE: Schema = { 2: { 2: ENVELOPE }, 4: {}, 5: {}, 100: {} }
+/** The same with the pre-2020 REGISTER, whose field 2 is a PeerInfo (id, addresses) */
+const PEER_INFO_MESSAGE: Schema = { ...MESSAGE, 2: { 2: {} } }
 
 // ---- who sends, and what they hold ----
 
@@ -114,6 +47,8 @@ export interface FuzzPeer {
   records: Uint8Array[]
   /** Its own record under rust's legacy routing-state names */
   legacy: Uint8Array
+  /** Its own PeerInfo, as a pre-2020 client registers */
+  peerInfo: Uint8Array
 }
 
 export interface Corpus {
@@ -128,7 +63,8 @@ export async function fuzzPeers (count: number): Promise<FuzzPeer[]> {
   return Promise.all(Array.from({ length: count }, async () => {
     const key = await newKey()
     const records = await Promise.all([1n, 2n, 3n].map(async seq => signRecord(key, { seq, multiaddrs: [`/ip4/127.0.0.1/tcp/${4000 + Number(seq)}`] })))
-    return { key, peerId: peerIdFromPrivateKey(key), records, legacy: await signRecord(key, { ...LEGACY_ROUTING_STATE, seq: 1n }) }
+    const peerId = peerIdFromPrivateKey(key)
+    return { key, peerId, records, legacy: await signRecord(key, { ...LEGACY_ROUTING_STATE, seq: 1n }), peerInfo: ownPeerInfo(peerId) }
   }))
 }
 
@@ -147,7 +83,7 @@ export async function foreignRecords (victim: FuzzPeer): Promise<Uint8Array[]> {
 // ---- pieces and sessions ----
 
 export type Expectation =
-  | { kind: 'answer', type: 'REGISTER' | 'DISCOVER', request: Request }
+  | { kind: 'answer', type: 'REGISTER' | 'DISCOVER' | 'DISCOVER_SUBSCRIBE', request: Request | SubscribeRequest }
   | { kind: 'silent' }
   | { kind: 'reset' }
   | { kind: 'eof' }
@@ -175,7 +111,7 @@ export function judgeBody (body: Uint8Array): Expectation {
   } catch {
     return { kind: 'reset' }
   }
-  const request = parseRequest(message)
+  const request = parseRequest(message) ?? parseSubscribeRequest(message)
   if (request == null) return { kind: 'reset' }
   if (request.type === 'UNREGISTER') return { kind: 'silent' }
   return { kind: 'answer', type: request.type, request }
@@ -215,12 +151,14 @@ export class FrameFactory {
 
   record (sender: FuzzPeer): Uint8Array {
     const { rng } = this
-    switch (rng.int(10)) {
+    switch (rng.int(14)) {
       case 0: return rng.pick(this.corpus.foreign)
       case 1: return sender.legacy
       case 2: return rng.bytes(rng.between(0, 200))
       case 3: return new Uint8Array()
       case 4: return rng.pick(this.corpus.peers).records[0]
+      case 10: return sender.peerInfo
+      case 11: case 12: return hostilePeerInfo(rng, sender.peerId, this.corpus.peers.filter(p => p !== sender).map(p => p.peerId))
       default: return rng.pick(sender.records)
     }
   }
@@ -263,6 +201,12 @@ export class FrameFactory {
         break
       }
       default: {
+        if (rng.chance(0.1)) {
+          // a pre-2020 subscription, which the point answers and turns down
+          type.push({ no: 1, wire: 'varint', value: 100n })
+          fields.push({ no: 100, wire: 'message', fields: [{ no: 1, wire: 'bytes', value: encoder.encode('inmem') }, { no: 2, wire: 'bytes', value: encoder.encode(this.namespace()) }] })
+          break
+        }
         type.push({ no: 1, wire: 'varint', value: 2n })
         const body: Field[] = []
         if (rng.chance(0.8)) body.push({ no: 1, wire: 'bytes', value: encoder.encode(rng.chance(0.3) ? '' : this.namespace()) })
@@ -278,7 +222,9 @@ export class FrameFactory {
     return [
       { name: 'REGISTER', fields: parse(Message.encode({ type: Message.MessageType.REGISTER, register: { ns: 'app', signedPeerRecord: sender.records[2] as Uint8Array<ArrayBuffer>, ttl: 300n } }), MESSAGE) },
       { name: 'DISCOVER', fields: parse(Message.encode({ type: Message.MessageType.DISCOVER, discover: { ns: 'app', limit: 10n, cookie: this.corpus.cookies.app as Uint8Array<ArrayBuffer> } }), MESSAGE) },
-      { name: 'UNREGISTER', fields: parse(Message.encode({ type: Message.MessageType.UNREGISTER, unregister: { ns: 'app', id: sender.peerId.toMultihash().bytes as Uint8Array<ArrayBuffer> } }), MESSAGE) }
+      { name: 'UNREGISTER', fields: parse(Message.encode({ type: Message.MessageType.UNREGISTER, unregister: { ns: 'app', id: sender.peerId.toMultihash().bytes as Uint8Array<ArrayBuffer> } }), MESSAGE) },
+      { name: 'PeerInfo REGISTER', fields: parse(Message.encode({ register: { ns: 'app', signedPeerRecord: sender.peerInfo as Uint8Array<ArrayBuffer>, ttl: 300n } }), PEER_INFO_MESSAGE) },
+      { name: 'DISCOVER_SUBSCRIBE', fields: parse(Message.encode({ type: Message.MessageType.DISCOVER_SUBSCRIBE, discoverSubscribe: { ns: 'app', supportedSubscriptionTypes: ['inmem'] } }), MESSAGE) }
     ]
   }
 

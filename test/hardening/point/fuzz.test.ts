@@ -1,13 +1,16 @@
 /**
- * Hostile input to the point: generated and mutated frames against the real
- * handler, in-process (over a hundred thousand, through `RendezvousPoint`'s
- * own stream handler on real `AbstractStream`s, see direct-point.ts) and over
+ * Hostile input to the point, in both schemas (signed records and pre-2020
+ * PeerInfo): generated and mutated frames against the real handler,
+ * in-process (over a hundred thousand, through `RendezvousPoint`'s own
+ * stream handler on real `AbstractStream`s, see direct-point.ts) and over
  * real libp2p streams (TCP, noise, yamux). Every frame must be answered with
  * a valid status, met with silence (UNREGISTER), or end its stream with a
  * reset; nothing may throw past the handler or reject unhandled; the point
- * must accept only records their peers signed about themselves and return
- * only what it accepted; and once the fuzzers' own registrations are gone,
- * the store is exactly what legitimate traffic left and memory is flat.
+ * must accept only records their peers signed about themselves (or their
+ * own PeerInfo, stored unsigned), return only what it accepted, in the
+ * schema each connection speaks and never an unsigned registration to a
+ * spec client; and once the fuzzers' own registrations are gone, the store
+ * is exactly what legitimate traffic left and memory is flat.
  *
  * The seed is printed; `HARDENING_SEED=<seed>` replays a run exactly.
  */
@@ -144,6 +147,9 @@ describe('fuzzing the point', () => {
       expect(ledger.failures).toEqual([])
       expect(ledger.failureCount).toBe(0)
       expect(ledger.frames).toBeGreaterThanOrEqual(IN_PROCESS_FRAMES)
+      // the pre-2020 path was taken, both ways
+      expect(ledger.statuses.get('REGISTER (PeerInfo) OK')).toBeGreaterThan(0)
+      expect(ledger.statuses.get('DISCOVER answered in PeerInfo')).toBeGreaterThan(0)
       expect(watch.seen).toEqual([])
       // the first round warms up code and caches; from then on nothing may pile up
       expect(retained[ROUNDS - 1] - retained[1]).toBeLessThan(ALLOWED_GROWTH)
@@ -174,7 +180,8 @@ describe('fuzzing the point', () => {
         return Message.decode(outcome.frames[0])
       })
       const factory = new FrameFactory(rng, corpus, MAX_REQUEST_SIZE)
-      const ledger = new FuzzLedger(server.policy, seed)
+      // a peer's sessions share its one connection here, and run at once
+      const ledger = new FuzzLedger(server.policy, seed, true)
       ledger.accept('legit-a', legitRegistration.signedPeerRecord, true)
       const everything = async (): Promise<ReturnType<typeof snapshot>> => snapshot((await store.discover(undefined, 0n, Number.MAX_SAFE_INTEGER, Date.now())).registrations)
       const baseline = await everything()
