@@ -168,18 +168,24 @@ function crowd (r: NonNullable<Results['crowd']>): string {
     table(['', ''], [
       ['RSS, the point alone (baseline)', mib(p.baselineRss)],
       [`RSS with the crowd connected (median, ${whole(p.rssPeers)} peers connected)`, mib(p.rss)],
-      ['**RSS per connected browser**', `**${kB(p.rssPerPeer)}**`],
+      ['**RSS per connected browser**', p.rssPerPeer != null ? `**${kB(p.rssPerPeer)}**` : '— (too few connected)'],
       ['CPU per browser joining (connect, reserve, register)', ms(p.joinCpuPerPeer)],
       ['CPU per connected browser per minute (the crowd connected, the sample polling)', ms(p.steadyCpuPerPeerMinute)],
       ['CPU per complete walk of the namespace', ms(p.walkCpu)],
-      ['So: browsers per GiB of RSS, and per core kept busy only by connected browsers', `${whole(2 ** 30 / p.rssPerPeer)}, ${whole(60_000 / p.steadyCpuPerPeerMinute)}`]
+      ['So: browsers per GiB of RSS, and per core kept busy only by connected browsers',
+        p.rssPerPeer != null && p.steadyCpuPerPeerMinute != null ? `${whole(2 ** 30 / p.rssPerPeer)}, ${whole(60_000 / p.steadyCpuPerPeerMinute)}` : '—']
     ]),
     '',
     'RSS includes what the garbage collector has not given back yet. ' +
       `The crowd itself took ${mib(r.crowdRssPerPeer)} of RSS per peer (its ${r.processes} Node processes together), and its event loops stalled at most ${ms(r.crowdMaxLag)} ` +
       '(over about 5 s, libp2p\'s connection monitor starts closing connections, so a long stall is the harness\'s limit, not the point\'s). ' +
       `Connections between peers that nobody dialled: ${whole(r.unaskedConnections)}.` +
-      (r.problems.length > 0 ? ` The peers' last failures, most common first: ${r.problems.map(x => `${x.problem} (${x.peers})`).join('; ')}.` : '')
+      (r.problems.length > 0 ? ` The peers' last failures, most common first: ${r.problems.map(x => `${x.problem} (${x.peers})`).join('; ')}.` : ''),
+    '',
+    `Over time (the machine's load average was ${r.loadAverage.start} as the crowd began and ${r.loadAverage.end} as it ended):`,
+    '',
+    table(['Second', 'Connected', 'Registered', 'Point RSS', 'Point CPU so far', 'Crowd\'s longest stall'],
+      r.timeline.map(m => [String(m.second), whole(m.connected), whole(m.registered), mib(m.rss), `${m.cpu.toFixed(1)} s`, ms(m.lag)]))
   ].join('\n')
 }
 

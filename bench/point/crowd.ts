@@ -13,6 +13,7 @@
  * sample with dials to some of the peers it found, through the point's
  * relay. Every wait is bounded; the result says how far the crowd got.
  */
+import { loadavg } from 'node:os'
 import { DEFAULT_DISCOVER_INTERVAL } from '../../src/discovery/constants.ts'
 import { POINT_ARGS, startCliPoint } from '../../test/scale/cli-point.ts'
 import { Crowd, registeredIndexes } from '../../test/scale/crowd.ts'
@@ -74,17 +75,22 @@ export interface CrowdResult extends CrowdInit {
     rss: number
     /** Peers connected when the RSS was taken (median) */
     rssPeers: number
-    rssPerPeer: number
+    /** Absent when too few were connected for the figure to mean anything */
+    rssPerPeer?: number
     /** Milliseconds of the point's CPU per peer that registered, from the first arrival to the last registration */
     joinCpuPerPeer: number
     /** Milliseconds of the point's CPU per connected peer per minute, with the crowd connected and the sample polling */
-    steadyCpuPerPeerMinute: number
+    steadyCpuPerPeerMinute?: number
     /** Milliseconds of the point's CPU per complete walk of the namespace */
     walkCpu?: number
   }
   /** The crowd's own processes: bytes resident per peer, and the longest any of their event loops stalled */
   crowdRssPerPeer: number
   crowdMaxLag: number
+  /** The machine's 1-minute load average as the crowd began and as it ended: other work competes with the crowd and the point */
+  loadAverage: { start: number, end: number }
+  /** The run's course, every 10 s from the first arrival */
+  timeline: Moment[]
   /** Connections between peers that nobody dialled (libp2p's relay discovery dials peers it hears of while it lacks a reservation) */
   unaskedConnections: number
   /** The last failure of each peer that had one, most common first */
@@ -103,7 +109,26 @@ const REQUEST_TIMEOUT = 30_000
 /** Polls of the crowd with everyone connected, at least: the window the steady figures come from */
 const STEADY = 20
 
-interface Sample { at: number, rss: number, cpu: number, connected: number }
+/** The point's usage and the crowd's progress at one moment */
+interface Sample { at: number, rss: number, cpu: number, connected: number, registered: number, lag: number }
+
+/** One line of the run's course, every TIMELINE_STEP seconds */
+export interface Moment {
+  /** Seconds since the first arrival */
+  second: number
+  connected: number
+  registered: number
+  /** The point's RSS, bytes, and its CPU so far, seconds */
+  rss: number
+  cpu: number
+  /** Milliseconds: the crowd's longest event-loop stall since the moment before */
+  lag: number
+}
+
+const TIMELINE_STEP = 10
+
+/** Below this share of the crowd connected, per-browser figures would divide by too few to mean anything */
+const MEANINGFUL_SHARE = 0.5
 
 function count (status: CrowdStatus, has: (peer: CrowdStatus['peers'][number]) => boolean): number {
   return status.peers.filter(has).length
@@ -148,11 +173,18 @@ async function measure (point: CliPoint, init: CrowdInit, created: (crowd: Crowd
   const samples: Sample[] = []
   const sample = (status?: CrowdStatus): Sample => {
     const usage = point.usage()
-    const s = { at: performance.timeOrigin + performance.now(), ...usage, connected: status == null ? 0 : count(status, p => p.connected) }
+    const s = {
+      at: performance.timeOrigin + performance.now(),
+      ...usage,
+      connected: status == null ? 0 : count(status, p => p.connected),
+      registered: status == null ? 0 : count(status, p => p.registeredAt != null),
+      lag: status?.maxLag ?? 0
+    }
     samples.push(s)
     return s
   }
 
+  const loadAtStart = loadavg()[0]
   // the point alone, settled
   const baseline: Sample[] = []
   for (let i = 0; i < 5; i++) {
@@ -207,6 +239,8 @@ async function measure (point: CliPoint, init: CrowdInit, created: (crowd: Crowd
   status = await crowd.status(registeredIndexes(status))
 
   return summarizeRun(init, status, {
+    loadAverage: { start: round(loadAtStart), end: round(loadavg()[0]) },
+    samples,
     processes: crowd.processes,
     walkers,
     maxLag,
@@ -221,6 +255,8 @@ async function measure (point: CliPoint, init: CrowdInit, created: (crowd: Crowd
 }
 
 interface Phases {
+  loadAverage: { start: number, end: number }
+  samples: Sample[]
   processes: number
   walkers: number[]
   maxLag: number
@@ -231,6 +267,21 @@ interface Phases {
   steady: Sample[]
   settled: Sample
   walked: Sample
+}
+
+/** A sample every TIMELINE_STEP seconds from the first arrival, with the longest stall since the last one kept */
+function timeline (samples: Sample[], from: number): Moment[] {
+  const moments: Moment[] = []
+  let lag = 0
+  for (const s of samples) {
+    if (s.at < from) continue
+    lag = Math.max(lag, s.lag)
+    const second = Math.round((s.at - from) / 1000)
+    if (moments.length > 0 && second < moments[moments.length - 1].second + TIMELINE_STEP) continue
+    moments.push({ second, connected: s.connected, registered: s.registered, rss: s.rss, cpu: round(s.cpu, 1), lag: round(lag, 0) })
+    lag = 0
+  }
+  return moments
 }
 
 function summarizeRun (init: CrowdInit, status: CrowdStatus, p: Phases): CrowdResult {
@@ -258,6 +309,7 @@ function summarizeRun (init: CrowdInit, status: CrowdStatus, p: Phases): CrowdRe
   const rss = median(p.steady.map(s => s.rss))
   const rssPeers = median(p.steady.map(s => s.connected))
   const steadyMinutes = (p.settled.at - p.joined.at) / 60_000
+  const meaningful = rssPeers >= MEANINGFUL_SHARE * init.peers
   const problems = new Map<string, number>()
   for (const peer of peers) {
     const last = peer.lastFailure ?? peer.lastDrop
@@ -296,13 +348,15 @@ function summarizeRun (init: CrowdInit, status: CrowdStatus, p: Phases): CrowdRe
       baselineRss,
       rss,
       rssPeers,
-      rssPerPeer: rssPeers > 0 ? round((rss - baselineRss) / rssPeers, 0) : Number.NaN,
+      ...(meaningful ? { rssPerPeer: round((rss - baselineRss) / rssPeers, 0) } : {}),
       joinCpuPerPeer: registered.length > 0 ? round((p.joined.cpu - p.beforeJoin.cpu) * 1000 / registered.length) : Number.NaN,
-      steadyCpuPerPeerMinute: rssPeers > 0 && steadyMinutes > 0 ? round((p.settled.cpu - p.joined.cpu) * 1000 / rssPeers / steadyMinutes, 3) : Number.NaN,
+      ...(meaningful && steadyMinutes > 0 ? { steadyCpuPerPeerMinute: round((p.settled.cpu - p.joined.cpu) * 1000 / rssPeers / steadyMinutes, 3) } : {}),
       ...(p.walks.length > 0 ? { walkCpu: round((p.walked.cpu - p.settled.cpu) * 1000 / p.walks.length) } : {})
     },
     crowdRssPerPeer: round(status.workersRss / init.peers, 0),
     crowdMaxLag: round(p.maxLag, 0),
+    loadAverage: p.loadAverage,
+    timeline: timeline(p.samples, p.beforeJoin.at),
     unaskedConnections: Math.max(0, peers.reduce((sum, peer) => sum + peer.peerConnections, 0) / 2 - ok.length),
     problems: [...problems].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([problem, n]) => ({ problem, peers: n }))
   }
