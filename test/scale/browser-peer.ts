@@ -140,12 +140,6 @@ export class BrowserPeer {
     return latest
   }
 
-  /** Roster indexes in `wanted` (itself aside) that are not in its view of the namespace now */
-  missingFromView (wanted: Iterable<number>, self: number, roster: Map<string, number>): number[] {
-    const inView = new Set(this.node.services.rendezvous.getPeers(this.namespace).map(peer => roster.get(peer.id.toString())))
-    return [...wanted].filter(index => index !== self && !inView.has(index))
-  }
-
   async stop (): Promise<void> {
     await this.node.stop()
   }

@@ -20,12 +20,10 @@ export type WorkerRequest =
   | { type: 'start', interval: number }
   | { type: 'status', registered: number[] }
   | { type: 'walk', peer: number, dials: number, timeout: number }
-  | { type: 'views', wanted: number[] }
   | { type: 'stop' }
 
 export interface PeerStatus extends PeerProgress {
   walker: boolean
-  found: number
   /** When it had found every registered peer, if it has */
   completeAt?: number
 }
@@ -36,8 +34,6 @@ export interface WorkerStatus {
   foundBy: number[]
   lastFoundAt: number[]
   rss: number
-  /** Microseconds of CPU, user and system */
-  cpu: number
   /** Milliseconds: the longest this process's event loop was held up since the last status, which its peers' timers (pings) suffer too */
   maxLag: number
 }
@@ -94,20 +90,17 @@ function status (registered: number[]): WorkerStatus {
       lastFoundAt[index] = Math.max(lastFoundAt[index], at)
     }
   }
-  const { user, system } = process.cpuUsage()
   const maxLag = lag.max / 1e6
   lag.reset()
   return {
     peers: peers.map((peer, local) => ({
       ...peer.progress,
       walker: peer.walker,
-      found: peer.found.size,
       completeAt: peer.completeAt(registered, offset + local)
     })),
     foundBy,
     lastFoundAt,
     rss: process.memoryUsage().rss,
-    cpu: user + system,
     maxLag
   }
 }
@@ -172,8 +165,6 @@ async function handle (request: WorkerRequest): Promise<unknown> {
       walking = next.catch(() => {})
       return next
     }
-    case 'views':
-      return { missing: peers.map((peer, local) => peer.missingFromView(request.wanted, offset + local, roster).length) }
     case 'stop':
       await Promise.all(peers.map(async peer => peer.stop()))
       return {}

@@ -38,8 +38,6 @@ export interface CrowdStatus {
   lastFoundAt: number[]
   /** Bytes resident, all workers together */
   workersRss: number
-  /** Seconds of CPU, all workers together */
-  workersCpu: number
   /** Milliseconds: the longest any worker's event loop was held up since the last status */
   maxLag: number
 }
@@ -159,7 +157,6 @@ export class Crowd {
       foundBy: parts[0].foundBy.map((_, i) => parts.reduce((sum, p) => sum + p.foundBy[i], 0)),
       lastFoundAt: parts[0].lastFoundAt.map((_, i) => Math.max(...parts.map(p => p.lastFoundAt[i]))),
       workersRss: parts.reduce((sum, p) => sum + p.rss, 0),
-      workersCpu: parts.reduce((sum, p) => sum + p.cpu, 0) / 1e6,
       maxLag: Math.max(...parts.map(p => p.maxLag))
     }
   }
@@ -167,12 +164,6 @@ export class Crowd {
   /** A complete walk of the namespace by peer `index`, then dials through the relay to `dials` of the peers it found */
   async walk (index: number, dials: number, timeout: number): Promise<WalkOutcome> {
     return this.workerOf(index).ask({ type: 'walk', peer: index, dials, timeout })
-  }
-
-  /** For every peer, in roster order: how many of `wanted` (itself aside) its view of the namespace lacks */
-  async missingFromViews (wanted: number[]): Promise<number[]> {
-    const parts = await Promise.all(this.workers.map(async worker => worker.ask<{ missing: number[] }>({ type: 'views', wanted })))
-    return parts.flatMap(p => p.missing)
   }
 
   /**
