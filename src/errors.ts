@@ -154,3 +154,15 @@ export class NoResponseError extends Error {
     this.name = 'NoResponseError'
   }
 }
+
+/**
+ * The JavaScript runtime lacks something libp2p needs (Node 20 has neither
+ * `Promise.withResolvers` nor a global `WebSocket`); the message says what to do
+ */
+export class UnsupportedRuntimeError extends Error {
+  static name = 'UnsupportedRuntimeError'
+  constructor (message: string) {
+    super(message)
+    this.name = 'UnsupportedRuntimeError'
+  }
+}

@@ -29,10 +29,10 @@ type Kind = 'floor' | 'cold' | 'warm'
 
 /** Medians of a run's marks, milliseconds from `start()`; absent when no run of the kind reached the mark */
 export interface Phases {
-  /** The SDK read our sequence number from IndexedDB (opening it) */
-  seqRead?: number
-  /** The SDK read the namespace's cached registrations */
+  /** The SDK read the namespace's cached registrations from IndexedDB (opening it; begun as libp2p makes the service) */
   registrationsRead?: number
+  /** The SDK read our sequence number, after the registrations */
+  seqRead?: number
   /** `start()` resolved */
   started: number
   /** The first connection opened */

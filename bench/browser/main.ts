@@ -75,6 +75,7 @@ function timedCache (marks: Record<string, number>, t0: () => number): Registrat
     return {
       loadSeq: async (options) => timed('seqRead', cache.loadSeq(options)),
       loadRegistrations: async (namespace, options) => timed('registrationsRead', cache.loadRegistrations(namespace, options)),
+      peekRegistrations: (namespace) => cache.peekRegistrations?.(namespace) ?? [],
       saveRegistrations: async (namespace, registrations, options) => cache.saveRegistrations(namespace, registrations, options),
       clearRegistrations: async (namespace, options) => cache.clearRegistrations(namespace, options),
       saveSeq: async (seq, options) => cache.saveSeq(seq, options)

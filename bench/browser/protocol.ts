@@ -20,7 +20,7 @@ export interface RunResult {
   connected?: number
   /** Where the SDK's first peer came from */
   source?: 'cache' | 'network'
-  /** The SDK's first cache reads finished: our sequence number, then the namespace's registrations */
+  /** The SDK's cache reads finished: the namespace's registrations (begun as libp2p makes the service), then our sequence number */
   seqRead?: number
   registrationsRead?: number
   responseBytes?: number

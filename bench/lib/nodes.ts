@@ -13,7 +13,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { rendezvousClient } from '../../src/index.ts'
 import { createRendezvousPoint } from '../../src/server/index.ts'
-import type { RendezvousClient } from '../../src/index.ts'
+import type { RendezvousClientService } from '../../src/client/rendezvous-client.ts'
 import type { RendezvousPointNode, RendezvousServerInit } from '../../src/server/index.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
@@ -22,7 +22,8 @@ import type { Ping } from '@libp2p/ping'
 export const STREAMS = 64
 
 export type PointNode = RendezvousPointNode
-export type ClientNode = Libp2p<{ rendezvous: RendezvousClient, ping: Ping }>
+/** The client's class, not its public interface: the load benchmark signs raw REGISTERs with the client's own record */
+export type ClientNode = Libp2p<{ rendezvous: RendezvousClientService, ping: Ping }>
 
 export async function pointNode (init: RendezvousServerInit): Promise<PointNode> {
   return createRendezvousPoint({
@@ -39,5 +40,5 @@ export async function clientNode (): Promise<ClientNode> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: { rendezvous: rendezvousClient(), ping: ping({ maxInboundStreams: STREAMS, maxOutboundStreams: STREAMS }) }
-  })
+  }) as Promise<ClientNode>
 }

@@ -55,10 +55,10 @@ function firstPeer (r: NonNullable<Results['firstPeer']>): string {
     '',
     'Where the time went (medians, ms from `start()`; the SDK\'s cache reads are timed through its public cache option):',
     '',
-    table(['', 'Cache: seq read (opens IndexedDB)', 'Cache: registrations read', '`start()` resolved', 'First connection', 'First peer / response'], [
+    table(['', 'Cache: registrations read (opens IndexedDB)', 'Cache: seq read', '`start()` resolved', 'First connection', 'First peer / response'], [
       ['Floor', '', '', ms(floor.started), ms(floor.connected), ms(r.floor.median)],
-      ['Cold', ms(cold.seqRead), ms(cold.registrationsRead), ms(cold.started), ms(cold.connected), ms(r.cold.median)],
-      ['Warm', ms(warm.seqRead), ms(warm.registrationsRead), ms(warm.started), ms(warm.connected), ms(r.warm.median)]
+      ['Cold', ms(cold.registrationsRead), ms(cold.seqRead), ms(cold.started), ms(cold.connected), ms(r.cold.median)],
+      ['Warm', ms(warm.registrationsRead), ms(warm.seqRead), ms(warm.started), ms(warm.connected), ms(r.warm.median)]
     ]),
     '',
     `Timed alone in each warm page after its run: reading the ${r.peers} cached registrations again ${ms(r.warmParts.cacheRead)}, verifying their ${r.peers} records ${ms(r.warmParts.verify)}.`

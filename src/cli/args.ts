@@ -7,7 +7,7 @@
 import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_TTL } from '../constants.ts'
+import { DEFAULT_MAX_REGISTRATIONS, DEFAULT_MIN_TTL, DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_TTL } from '../constants.ts'
 import { DEFAULT_LIMITS } from '../server/point/limits.ts'
 import { describeError } from './output.ts'
 import type { RendezvousPointLimits, RendezvousServerInit } from '../server/index.ts'
@@ -50,11 +50,11 @@ export const FLAGS = {
 
   store: { type: 'string', value: 'url', default: 'memory:', modes: SERVER, help: 'where registrations are kept: memory: (this process only) or a redis:// URL' },
   'stats-interval': { type: 'string', value: 's', default: '10', modes: SERVER, help: 'seconds between statistics lines (connections, relay reservations, registrations per namespace); 0 turns them off' },
-  'min-ttl': { type: 'string', value: 's', default: '120', modes: SERVER, help: 'shortest registration TTL admitted, in seconds' },
+  'min-ttl': { type: 'string', value: 's', default: String(DEFAULT_MIN_TTL), modes: SERVER, help: 'shortest registration TTL admitted, in seconds' },
   'max-ttl': { type: 'string', value: 's', default: String(MAX_TTL), modes: SERVER, help: `longest registration TTL admitted, in seconds; at most ${MAX_TTL}` },
   'default-ttl': { type: 'string', value: 's', default: String(DEFAULT_TTL), modes: SERVER, help: 'TTL granted when a registration asks for none, in seconds' },
   'max-registrations-per-peer': { type: 'string', value: 'n', default: String(MAX_REGISTRATIONS_PER_PEER), modes: SERVER, help: 'namespaces one peer may be registered in at once' },
-  'max-registrations': { type: 'string', value: 'n', default: '100000', modes: SERVER, help: 'registrations held at once, over all peers' },
+  'max-registrations': { type: 'string', value: 'n', default: String(DEFAULT_MAX_REGISTRATIONS), modes: SERVER, help: 'registrations held at once, over all peers' },
   'max-namespace-length': { type: 'string', value: 'n', default: String(MAX_NAMESPACE_LENGTH), modes: SERVER, help: 'longest namespace, in UTF-8 bytes' },
   'max-discover-limit': { type: 'string', value: 'n', default: String(MAX_DISCOVER_LIMIT), modes: SERVER, help: 'most registrations in one discover response' },
   'allow-empty-addresses': { type: 'boolean', modes: SERVER, help: 'accept peer records without addresses' },

@@ -6,7 +6,7 @@
  * instead of when the TTL runs out.
  */
 import { CODE_P2P } from '@multiformats/multiaddr'
-import { DEFAULT_REQUEST_TIMEOUT, second } from '../constants.ts'
+import { DEFAULT_REFRESH_RATIO, DEFAULT_REQUEST_TIMEOUT, second } from '../constants.ts'
 import { rendezvousClient } from '../index.ts'
 import { createNode } from './node.ts'
 import { CliError, describeError } from './output.ts'
@@ -15,9 +15,6 @@ import type { ClientOptions } from './args.ts'
 import type { Output } from './output.ts'
 import type { Registration, RendezvousClient } from '../index.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-/** Register again once this share of the granted TTL has passed, as py-libp2p does */
-const REFRESH_AT = 0.8
 
 /** Unregistering runs after the shutdown signal, so it gets its own deadline */
 const UNREGISTER_TIMEOUT = 5 * second
@@ -55,7 +52,7 @@ export async function runClient (options: ClientOptions, output: Output, signal:
     output.say(`Registering in namespace '${namespace}'...`)
     const ttl = await register().catch(fatal(`could not register in '${namespace}'`, signal))
     output.event('registered', { namespace, ttl }, [`Registered with TTL ${ttl}s${options.refresh
-      ? `; registering again every ${Math.round(ttl * REFRESH_AT)}s`
+      ? `; registering again every ${Math.round(ttl * DEFAULT_REFRESH_RATIO)}s`
       : '; pass --refresh to register again before it lapses'}`])
 
     try {
@@ -86,14 +83,14 @@ interface Refresh {
  */
 async function keepWatching (watch: NamespaceWatch, refresh: Refresh | undefined, options: ClientOptions, output: Output, signal: AbortSignal): Promise<void> {
   let nextPoll = Date.now() + options.pollInterval
-  let renewAt = refresh == null ? Infinity : Date.now() + refresh.ttl * REFRESH_AT * second
+  let renewAt = refresh == null ? Infinity : Date.now() + refresh.ttl * DEFAULT_REFRESH_RATIO * second
   while (!signal.aborted) {
     await sleep(Math.min(nextPoll, renewAt) - Date.now(), signal)
     if (signal.aborted) return
     if (refresh != null && Date.now() >= renewAt) {
       try {
         const ttl = await refresh.register()
-        renewAt = Date.now() + ttl * REFRESH_AT * second
+        renewAt = Date.now() + ttl * DEFAULT_REFRESH_RATIO * second
         output.event('refreshed', { namespace: options.namespace, ttl }, [`Registered again in '${options.namespace}' with TTL ${ttl}s`])
       } catch (err) {
         if (signal.aborted) return
@@ -139,7 +136,11 @@ class NamespaceWatch {
     return this.seen.size
   }
 
-  /** Print the registrations the point has that the cookie has not seen */
+  /**
+   * Print the registrations the point has that the cookie has not seen: the
+   * one namespace walk, which starts over by itself at a point that restarted
+   * and no longer knows the cookie (`seen` keeps the output quiet then)
+   */
   async poll (signal: AbortSignal): Promise<void> {
     const pages = this.client.discoverAll(this.point, this.namespace, { cookie: this.cookie, signal })
     let next = await pages.next()
@@ -153,10 +154,8 @@ class NamespaceWatch {
       await this.poll(requestSignal(shutdown))
       if (this.failing) this.output.say('Discovering works again')
       this.failing = false
-    } catch (err: any) {
+    } catch (err) {
       if (shutdown.aborted) return
-      // a point that restarted no longer knows our cookie: start over, `seen` keeps the output quiet
-      if (err?.name === 'InvalidCookieError') this.cookie = undefined
       if (!this.failing) this.output.warn(`could not discover, retrying: ${describeError(err)}`)
       this.failing = true
     }

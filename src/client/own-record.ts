@@ -27,23 +27,23 @@ export interface OwnRecordInit {
  * The envelope is sealed again only when the advertised addresses change.
  */
 export class OwnRecord {
-  private readonly components: OwnRecordComponents
-  private readonly init: OwnRecordInit
-  private lastSeq = 0n
-  private sealed?: { key: string, seq: bigint, bytes: Promise<Uint8Array> }
+  readonly #components: OwnRecordComponents
+  readonly #init: OwnRecordInit
+  #lastSeq = 0n
+  #sealed?: { key: string, seq: bigint, bytes: Promise<Uint8Array> }
 
   constructor (components: OwnRecordComponents, init: OwnRecordInit = {}) {
-    this.components = components
-    this.init = init
+    this.#components = components
+    this.#init = init
   }
 
   /** The addresses we would advertise now: filtered, without `/p2p/<self>`, within the budget every point accepts */
   addresses (): Multiaddr[] {
     const selected: Multiaddr[] = []
     let bytes = 0
-    for (const address of this.components.addressManager.getAddresses()) {
+    for (const address of this.#components.addressManager.getAddresses()) {
       const multiaddr = address.decapsulateCode(CODE_P2P)
-      if (this.init.addressFilter?.(multiaddr) === false) continue
+      if (this.#init.addressFilter?.(multiaddr) === false) continue
       if (bytes + multiaddr.bytes.byteLength > MAX_RECORD_ADDRESS_BYTES) continue
       bytes += multiaddr.bytes.byteLength
       selected.push(multiaddr)
@@ -53,31 +53,31 @@ export class OwnRecord {
 
   /** The highest sequence number handed out so far */
   get seq (): bigint {
-    return this.lastSeq
+    return this.#lastSeq
   }
 
   /** Never hand out a sequence number at or below `seq` (one persisted by an earlier page load, say) */
   raiseSeqFloor (seq: bigint): void {
-    if (seq > this.lastSeq) this.lastSeq = seq
+    if (seq > this.#lastSeq) this.#lastSeq = seq
     // an envelope sealed at or below the floor would be refused as stale by a point that saw the newer one
-    if (this.sealed != null && this.sealed.seq <= seq) this.sealed = undefined
+    if (this.#sealed != null && this.#sealed.seq <= seq) this.#sealed = undefined
   }
 
   /** The envelope to REGISTER with; throws `NoAddressesError` when there is nothing to advertise */
   async seal (options?: AbortOptions): Promise<Uint8Array> {
     const multiaddrs = this.addresses()
-    if (multiaddrs.length === 0 && this.init.allowEmptyAddresses !== true) {
+    if (multiaddrs.length === 0 && this.#init.allowEmptyAddresses !== true) {
       throw new NoAddressesError()
     }
     const key = multiaddrs.map(ma => ma.toString()).join(' ')
-    if (this.sealed?.key !== key) {
-      const now = BigInt(Math.floor(this.init.now?.() ?? Date.now()))
-      this.lastSeq = now > this.lastSeq ? now : this.lastSeq + 1n
-      const bytes = sealPeerRecord(this.components.privateKey, multiaddrs, this.lastSeq, options)
-      this.sealed = { key, seq: this.lastSeq, bytes }
+    if (this.#sealed?.key !== key) {
+      const now = BigInt(Math.floor(this.#init.now?.() ?? Date.now()))
+      this.#lastSeq = now > this.#lastSeq ? now : this.#lastSeq + 1n
+      const bytes = sealPeerRecord(this.#components.privateKey, multiaddrs, this.#lastSeq, options)
+      this.#sealed = { key, seq: this.#lastSeq, bytes }
       // a failed seal must not be served from the cache next time
-      bytes.catch(() => { if (this.sealed?.bytes === bytes) this.sealed = undefined })
+      bytes.catch(() => { if (this.#sealed?.bytes === bytes) this.#sealed = undefined })
     }
-    return this.sealed.bytes
+    return this.#sealed.bytes
   }
 }

@@ -1,20 +1,10 @@
 /**
- * Defaults of the discovery service. Wire values are seconds, as in the
- * spec; everything local is milliseconds. Each name says which.
+ * Defaults only the discovery service reads; the ones it shares with the
+ * client, the point and the command line (TTLs, the request timeout, the
+ * refresh ratio) live in `../constants.ts`. Wire values are seconds, as in
+ * the spec; everything local is milliseconds. Each name says which.
  */
-import { DEFAULT_TTL, minute, second } from '../constants.ts'
-
-/** Seconds, as on the wire: the TTL we ask for. 2 h is the one value every known point admits */
-export const DEFAULT_REGISTRATION_TTL = DEFAULT_TTL
-
-/**
- * Seconds: the TTL to fall back to when a point refuses ours with
- * E_INVALID_TTL (rust and nim points refuse anything under 2 h)
- */
-export const FALLBACK_TTL = DEFAULT_TTL
-
-/** Fraction of the granted TTL after which a registration is refreshed */
-export const DEFAULT_REFRESH_RATIO = 0.8
+import { minute, second } from '../constants.ts'
 
 /** Up to this fraction of a delay is taken off at random, so many tabs do not refresh in step */
 export const JITTER = 0.1
@@ -35,9 +25,6 @@ export const DEFAULT_FULL_DISCOVER_EVERY = 5
 /** Registrations asked for per DISCOVER page */
 export const DEFAULT_DISCOVER_LIMIT = 100
 
-/** Milliseconds one request may take */
-export const DEFAULT_TIMEOUT = 10 * second
-
 /** Milliseconds all UNREGISTERs together may take on stop */
 export const DEFAULT_UNREGISTER_TIMEOUT = 2 * second
 
@@ -51,7 +38,7 @@ export const DEFAULT_MAX_RETRY_DELAY = 5 * minute
 export const DEFAULT_MAX_PAGES = 100
 
 /** Peers the view of one namespace may hold: a walk's worth of pages at the default limit */
-export const DEFAULT_MAX_PEERS = 10_000
+export const DEFAULT_MAX_PEERS = DEFAULT_MAX_PAGES * DEFAULT_DISCOVER_LIMIT
 
 /**
  * Milliseconds after `beforeunload` (which sent our UNREGISTERs) before we
@@ -60,3 +47,16 @@ export const DEFAULT_MAX_PEERS = 10_000
  * fires when a navigation starts and the page lives on until the next one arrives.
  */
 export const LEAVE_GRACE = 10 * second
+
+/**
+ * Cached peers a warm start checks and shows at once, from the cache's quick
+ * copy, before libp2p has started: each record's signature is then checked
+ * in JavaScript, which costs milliseconds of main thread, so only a few
+ */
+export const FIRST_LOOK = 2
+
+/** The start of the IndexedDB database name; the node's peer id follows it */
+export const DEFAULT_DB_PREFIX = 'libp2p-rendezvous'
+
+/** Milliseconds one IndexedDB operation may take before the cache falls back to memory */
+export const DEFAULT_DB_TIMEOUT = 3 * second

@@ -1,7 +1,10 @@
 /**
- * libp2p v3 targets Node 22. On Node 20 it needs `Promise.withResolvers`, and
- * its WebSocket transport dials with the global `WebSocket`, which Node 20
- * keeps behind a flag. Import this module before libp2p in Node entry points.
+ * `libp2p-rendezvous/node-compat`. libp2p v3 targets Node 22. On Node 20 it
+ * needs `Promise.withResolvers`, and its WebSocket transport dials with the
+ * global `WebSocket`, which Node 20 keeps behind a flag. Import this module
+ * before anything else in Node 20 programs (the services say so, in one line,
+ * when it is missing). It is the package's one module with side effects, and
+ * nothing else imports it, so `ws` never reaches a browser bundle.
  */
 import { WebSocket } from 'ws'
 

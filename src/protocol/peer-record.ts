@@ -1,6 +1,8 @@
 import { InvalidSignedPeerRecordError } from '../errors.ts'
+import { ed25519 } from '@noble/curves/ed25519.js'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
+import { concat } from 'uint8arrays/concat'
 import { equals } from 'uint8arrays/equals'
 import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -25,6 +27,36 @@ export interface OpenPeerRecordOptions extends AbortOptions {
   acceptLegacyDomain?: boolean
 }
 
+/** The envelope of `bytes` and the domain its payload type is signed under; throws when it is not a peer record */
+function envelopeOf (bytes: Uint8Array, acceptLegacyDomain = true): { envelope: RecordEnvelope, domain: string } {
+  let envelope: RecordEnvelope
+  try {
+    envelope = RecordEnvelope.createFromProtobuf(bytes)
+  } catch {
+    throw new InvalidSignedPeerRecordError('envelope does not decode')
+  }
+  if (equals(envelope.payloadType, PeerRecord.CODEC)) return { envelope, domain: PeerRecord.DOMAIN }
+  if (acceptLegacyDomain && equals(envelope.payloadType, LEGACY_PAYLOAD_TYPE)) return { envelope, domain: LEGACY_DOMAIN }
+  throw new InvalidSignedPeerRecordError('envelope does not hold a peer record')
+}
+
+/** The record in an envelope whose signature verified: it must decode and be of the peer who signed it */
+function recordOf (envelope: RecordEnvelope, valid: boolean): VerifiedPeerRecord {
+  if (!valid) {
+    throw new InvalidSignedPeerRecordError('signature does not verify')
+  }
+  let record: PeerRecord
+  try {
+    record = PeerRecord.createFromProtobuf(envelope.payload)
+  } catch {
+    throw new InvalidSignedPeerRecordError('peer record does not decode')
+  }
+  if (!peerIdFromPublicKey(envelope.publicKey).equals(record.peerId)) {
+    throw new InvalidSignedPeerRecordError('record is signed by another peer')
+  }
+  return { peerId: record.peerId, multiaddrs: record.multiaddrs, seq: record.seqNumber }
+}
+
 /**
  * Verify a signed peer record envelope from the wire: the envelope must parse,
  * carry a peer record, be signed for the peer-record domain, and be signed by
@@ -32,44 +64,60 @@ export interface OpenPeerRecordOptions extends AbortOptions {
  * saying which check failed.
  */
 export async function openPeerRecord (bytes: Uint8Array, options: OpenPeerRecordOptions = {}): Promise<VerifiedPeerRecord> {
-  let envelope: RecordEnvelope
-  try {
-    envelope = RecordEnvelope.createFromProtobuf(bytes)
-  } catch {
-    throw new InvalidSignedPeerRecordError('envelope does not decode')
-  }
-
-  let domain: string
-  if (equals(envelope.payloadType, PeerRecord.CODEC)) {
-    domain = PeerRecord.DOMAIN
-  } else if (options.acceptLegacyDomain !== false && equals(envelope.payloadType, LEGACY_PAYLOAD_TYPE)) {
-    domain = LEGACY_DOMAIN
-  } else {
-    throw new InvalidSignedPeerRecordError('envelope does not hold a peer record')
-  }
-
+  const { envelope, domain } = envelopeOf(bytes, options.acceptLegacyDomain)
   let valid = false
   try {
     valid = await envelope.validate(domain, options)
   } catch {
     // a key that cannot verify is as bad as a signature that does not
   }
-  if (!valid) {
-    throw new InvalidSignedPeerRecordError('signature does not verify')
-  }
+  return recordOf(envelope, valid)
+}
 
-  let record: PeerRecord
+/** Bytes of `value` as an unsigned varint */
+function varint (value: number): number[] {
+  const bytes: number[] = []
+  for (; value >= 0x80; value = Math.floor(value / 0x80)) bytes.push((value & 0x7f) | 0x80)
+  bytes.push(value)
+  return bytes
+}
+
+/**
+ * `openPeerRecord` without leaving the running task: the signature is checked
+ * in JavaScript rather than by WebCrypto, whose answer comes as a task of its
+ * own. Much slower per record, so only for the few a warm start shows before
+ * anything else can run. Ed25519 keys only: undefined for any other key,
+ * which only `openPeerRecord` can verify.
+ */
+export function openPeerRecordNow (bytes: Uint8Array): VerifiedPeerRecord | undefined {
+  const { envelope, domain } = envelopeOf(bytes)
+  if (envelope.publicKey.type !== 'Ed25519') return undefined
+  // what the signature covers: the domain, the payload type and the payload, each after its length
+  const signed = concat([domain, envelope.payloadType, envelope.payload].flatMap(part => {
+    const bytes = typeof part === 'string' ? new TextEncoder().encode(part) : part
+    return [Uint8Array.from(varint(bytes.length)), bytes]
+  }))
+  let valid = false
   try {
-    record = PeerRecord.createFromProtobuf(envelope.payload)
+    valid = ed25519.verify(envelope.signature, signed, envelope.publicKey.raw)
   } catch {
-    throw new InvalidSignedPeerRecordError('peer record does not decode')
+    // a malformed signature or key is as bad as one that does not verify
   }
+  return recordOf(envelope, valid)
+}
 
-  if (!peerIdFromPublicKey(envelope.publicKey).equals(record.peerId)) {
-    throw new InvalidSignedPeerRecordError('record is signed by another peer')
+/**
+ * Whose record `bytes` holds and its sequence number, read without checking
+ * the signature: enough to tell which of several records of one peer is the
+ * newest before paying for verification. Undefined when it does not parse.
+ */
+export function peekPeerRecord (bytes: Uint8Array): { peerId: string, seq: bigint } | undefined {
+  try {
+    const record = PeerRecord.createFromProtobuf(RecordEnvelope.createFromProtobuf(bytes).payload)
+    return { peerId: record.peerId.toString(), seq: record.seqNumber }
+  } catch {
+    return undefined
   }
-
-  return { peerId: record.peerId, multiaddrs: record.multiaddrs, seq: record.seqNumber }
 }
 
 /** Seal our own peer record in a signed envelope, ready for REGISTER */

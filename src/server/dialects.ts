@@ -54,6 +54,14 @@ export class Dialects {
     this.identify = new IdentifyWait(components, IDENTIFY_WAIT)
   }
 
+  start (): void {
+    this.identify.start()
+  }
+
+  stop (): void {
+    this.identify.stop()
+  }
+
   /**
    * Note what `request` shows of the schema its connection speaks, and say
    * the schema it is in (REGISTER) or is to be answered in, when that takes

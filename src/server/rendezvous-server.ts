@@ -1,6 +1,6 @@
 import { InvalidMessageError, InvalidParametersError, serviceCapabilities } from '@libp2p/interface'
 import { randomBytes } from '@libp2p/crypto'
-import { DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_REQUEST_SIZE, MAX_TTL, RENDEZVOUS_PROTOCOL, minute, second } from '../constants.ts'
+import { DEFAULT_MAX_REGISTRATIONS, DEFAULT_MIN_TTL, DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_REQUEST_SIZE, MAX_TTL, RENDEZVOUS_PROTOCOL, minute } from '../constants.ts'
 import { discoverError, parseRequest, parseSubscribeRequest, registerError } from '../protocol/messages.ts'
 import { rendezvousStream } from '../protocol/stream.ts'
 import { Cookies } from './cookies.ts'
@@ -119,7 +119,7 @@ export class RendezvousPoint implements RendezvousServer {
     this.dialects = new Dialects(components)
     this.now = init.now ?? Date.now
     this.onRequest = init.onRequest
-    this.timeout = init.timeout ?? 10 * second
+    this.timeout = init.timeout ?? DEFAULT_REQUEST_TIMEOUT
     this.maxMessageSize = init.maxMessageSize ?? MAX_REQUEST_SIZE
     this.maxInboundStreams = init.maxInboundStreams ?? 8
     this.gcInterval = init.gcInterval ?? minute
@@ -141,12 +141,14 @@ export class RendezvousPoint implements RendezvousServer {
     this.gcTimer = setInterval(() => { void this.collectGarbage() }, this.gcInterval)
     // a sweep timer alone must not keep a Node process alive
     if (typeof this.gcTimer === 'object') this.gcTimer.unref?.()
+    this.dialects.start()
     this.started = true
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     clearInterval(this.gcTimer)
+    this.dialects.stop()
     for (const protocol of this.protocols) {
       await this.components.registrar.unhandle(protocol)
     }
@@ -222,12 +224,12 @@ export class RendezvousPoint implements RendezvousServer {
 
 function resolvePolicy (init: RendezvousServerInit): PointPolicy {
   const policy: PointPolicy = {
-    minTtl: init.minTtl ?? 120,
+    minTtl: init.minTtl ?? DEFAULT_MIN_TTL,
     maxTtl: init.maxTtl ?? MAX_TTL,
     defaultTtl: init.defaultTtl ?? DEFAULT_TTL,
     maxNamespaceLength: init.maxNamespaceLength ?? MAX_NAMESPACE_LENGTH,
     maxRegistrationsPerPeer: init.maxRegistrationsPerPeer ?? MAX_REGISTRATIONS_PER_PEER,
-    maxRegistrations: init.maxRegistrations ?? 100_000,
+    maxRegistrations: init.maxRegistrations ?? DEFAULT_MAX_REGISTRATIONS,
     maxDiscoverLimit: init.maxDiscoverLimit ?? MAX_DISCOVER_LIMIT,
     allowEmptyAddresses: init.allowEmptyAddresses ?? false,
     acceptLegacyRecords: init.acceptLegacyRecords ?? true,

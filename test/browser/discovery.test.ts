@@ -83,6 +83,20 @@ async function registered (node: Node): Promise<RegistrationState> {
   })
 }
 
+/** A page registered in `ns`, and a first visit with `key` that found it and cached it; the next node with `key` is the reload */
+async function firstVisit (ns: string): Promise<{ a: Node, key: PrivateKey }> {
+  const a = await browserNode({ namespaces: [ns] })
+  await a.start()
+  await registered(a)
+  const key = await generateKeyPair('Ed25519')
+  const before = await browserNode({ namespaces: [ns] }, { privateKey: key })
+  const found = peerEvent(before, a.peerId)
+  await before.start()
+  await found
+  await before.stop()
+  return { a, key }
+}
+
 /** What the node with `peerId` keeps in IndexedDB for `ns`, read straight from the database */
 async function cachedIn (peerId: PeerId, ns: string): Promise<Array<{ peerId: string, expiresAt: number }> | undefined> {
   return get(['ns', ns], createStore(`libp2p-rendezvous/${peerId.toString()}`, 'registrations'))
@@ -132,16 +146,7 @@ describe('in Chromium', () => {
 
   it('after a reload, emits the cached peers before the network answers, then confirms them', async () => {
     const ns = namespace('reload')
-    const a = await browserNode({ namespaces: [ns] })
-    await a.start()
-    await registered(a)
-
-    const key = await generateKeyPair('Ed25519')
-    const before = await browserNode({ namespaces: [ns] }, { privateKey: key })
-    const found = peerEvent(before, a.peerId)
-    await before.start()
-    await found
-    await before.stop()
+    const { a, key } = await firstVisit(ns)
 
     const after = await browserNode({ namespaces: [ns] }, { privateKey: key })
     const updates: PeerViewUpdate[] = []
@@ -157,6 +162,23 @@ describe('in Chromium', () => {
     expect([updates[0].peer.id.toString(), updates[0].peer.source]).toEqual([a.peerId.toString(), 'cache'])
     expect((await confirmed).id.equals(a.peerId)).toBe(true)
     expect(updates.map(u => u.peer.source)).toEqual(['cache', 'network'])
+  })
+
+  it('after a reload, shows a cached peer while libp2p is still starting, before a task queued ahead of it could run', async () => {
+    const ns = namespace('first-look')
+    const { a, key } = await firstVisit(ns)
+
+    const after = await browserNode({ namespaces: [ns] }, { privateKey: key })
+    const order: string[] = []
+    after.services.rendezvous.addEventListener('peer', (evt) => { order.push(`peer ${evt.detail.id.toString()}`) })
+    // a task queued now runs once libp2p's start yields; IndexedDB and WebCrypto answer as tasks too
+    setTimeout(() => { order.push('task') }, 0)
+    const starting = Promise.resolve(after.start()).then(() => { order.push('started') })
+    await starting
+    await new Promise(resolve => setTimeout(resolve, 0))
+    // the peer before libp2p has finished starting, and before the task queued ahead of it could run
+    expect(order[0]).toBe(`peer ${a.peerId.toString()}`)
+    expect(order.slice(1).sort()).toEqual(['started', 'task'])
   })
 
   it('never emits cached peers whose registration has lapsed, and prunes them', async () => {

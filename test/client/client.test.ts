@@ -1,6 +1,7 @@
 import { afterEach, describe, it, expect } from 'vitest'
 import { CARRIERS, startPoint, stopPoints } from '../fixtures/harness.ts'
-import type { RendezvousClient, Registration } from '../../src/client/rendezvous-client.ts'
+import type { Registration } from '../../src/client/api.ts'
+import type { RendezvousClientService as RendezvousClient } from '../../src/client/rendezvous-client.ts'
 import type { DialTarget } from '@libp2p/interface'
 
 /** Drain discoverAll, keeping what it yields and the cookie it returns */

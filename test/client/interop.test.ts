@@ -12,7 +12,7 @@ import { createClient, createScriptedPoint, stopNodes } from '../fixtures/nodes.
 import { LEGACY_ROUTING_STATE, newKey, signRecord, tamper } from '../fixtures/records.ts'
 import { DiscoverField, DiscoverResponseField, MessageField, MessageType, RegisterField, RegisterResponseField, UnregisterField, body, bytesField, embedded, fieldNumbers, fieldValue, varintField } from '../fixtures/wire.ts'
 import type { Answer, ClientNode, ScriptedPointNode, Transport } from '../fixtures/nodes.ts'
-import type { RendezvousClientInit } from '../../src/client/rendezvous-client.ts'
+import type { RendezvousClientInit } from '../../src/client/api.ts'
 
 function registerAnswer (...fields: Uint8Array[]): Uint8Array {
   return body(varintField(MessageField.type, MessageType.REGISTER_RESPONSE), bytesField(MessageField.registerResponse, body(...fields)))
@@ -104,6 +104,29 @@ describe.each<Transport>(['tcp', 'ws'])('the client against other points, over %
       expect(page.registrations.map(r => r.peerId.toString())).toEqual([alice.peerId, bob.peerId])
       expect(page.dropped).toBe(3)
       expect(page.cookie).toEqual(new TextEncoder().encode('next'))
+    })
+
+    it('given several records of one peer on a page, stale ones before and after the newest, then only the newest is returned; a forged newer one does not hide it', async () => {
+      const key = await newKey()
+      const record = async (seq: bigint): Promise<Uint8Array> => signRecord(key, { seq, multiaddrs: [`/ip4/192.0.2.${seq}/tcp/1`] })
+      // seq 9 claims to be the peer's but is signed by someone else
+      const forgedNewest = await signRecord(await newKey(), { peerId: peerIdFromPrivateKey(key), seq: 9n })
+      const bob = await recordOfSomeone()
+      const { client, point } = await pointAnswering(async () => discoverAnswer([
+        entry(await record(2n), bytesField(RegisterField.ns, 'app')),
+        entry(bob.record, bytesField(RegisterField.ns, 'app')),
+        entry(forgedNewest, bytesField(RegisterField.ns, 'app')),
+        entry(await record(5n), bytesField(RegisterField.ns, 'app')),
+        entry(await record(3n), bytesField(RegisterField.ns, 'app'))
+      ]))
+      const heard: bigint[] = []
+      const page = await client.discover(point.address, 'app')
+      expect(page.registrations.map(r => [r.peerId.toString(), r.seq])).toEqual([[bob.peerId, 1n], [peerIdFromPrivateKey(key).toString(), 5n]])
+      expect(page.registrations[1].multiaddrs.map(String)).toEqual(['/ip4/192.0.2.5/tcp/1'])
+      // the forged one and the two stale ones
+      expect(page.dropped).toBe(3)
+      for await (const registration of client.discoverAll(point.address, 'app')) heard.push(registration.seq)
+      expect(heard.sort()).toEqual([1n, 5n])
     })
 
     it('given a registration for a namespace other than the one asked for, then it is dropped', async () => {

@@ -36,7 +36,7 @@ async function firstVisit (options: { ttl?: number } = {}): Promise<{ clock: Man
 }
 
 describe('registration cache', () => {
-  it('on start, emits unexpired cached peers at once, before any network round trip, then reconciles', async () => {
+  it('on start, emits unexpired cached peers at once, before libp2p has started the rest and before any network round trip, then reconciles', async () => {
     const visit = await firstVisit()
     // the point is unreachable on the second visit: whatever is emitted came from the cache
     visit.point.mode = 'hang'
@@ -45,17 +45,32 @@ describe('registration cache', () => {
     const found = recordEvents(node.service, 'peer')
     const updates = recordEvents(node.service, 'peer:update')
 
+    // start(), not afterStart(): a warm start shows its peers without waiting for the rest of libp2p
     await node.service.start()
-    expect(found).toEqual([])
-    node.service.afterStart?.()
     expect(found.map(p => p.id.toString())).toEqual([visit.peer.toString()])
     expect(updates.map(u => u.peer.source)).toEqual(['cache'])
+    node.service.afterStart?.()
+    expect(found).toHaveLength(1)
 
     // the point comes back: the same record, now confirmed by the network
     visit.point.mode = 'up'
     await node.service.findPeers('app', { forceRefresh: true })
     expect(updates.map(u => u.peer.source)).toEqual(['cache', 'network'])
     expect(found).toHaveLength(1)
+  })
+
+  it('shows the cache\'s first look within start() itself, before anything waits; the full read adds nothing twice', async () => {
+    const visit = await firstVisit()
+    visit.point.mode = 'hang'
+    const node = await createTestNode(visit.network, { namespaces: ['app'], cache: visit.cache, clock: visit.clock, timeout: 600_000, unregisterTimeout: 50, visibility: new ManualVisibility() }, { privateKey: visit.privateKey })
+    trackService(node.service)
+    const order: string[] = []
+    node.service.addEventListener('peer', () => { order.push('peer') })
+    const starting = node.service.start()
+    order.push('start() returned')
+    await starting
+    node.service.afterStart?.()
+    expect(order).toEqual(['peer', 'start() returned'])
   })
 
   it('never emits expired cached peers, and prunes them', async () => {
@@ -117,7 +132,8 @@ describe('registration cache', () => {
     await node.service.register('other')
     await node.service.clearCache()
 
-    expect(failures).toEqual(['seq'])
+    // the cached peers are read first (they are what a warm start shows), and nothing touches the broken cache after that
+    expect(failures).toEqual(['load'])
     expect(lines.filter(l => l.includes('ERROR') && l.includes('cache'))).toHaveLength(1)
   })
 

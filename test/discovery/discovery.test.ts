@@ -252,6 +252,31 @@ describe('discovery', () => {
     expect(peer.id.equals(y)).toBe(true)
   })
 
+  it('after a failed dial or DISCOVER, tries again after the retry backoff, not after a whole poll interval', async () => {
+    const clock = new ManualClock()
+    const point = await createTestPoint({ now: () => clock.now() })
+    const y = await registerPeer([point])
+    // down for a moment at start
+    point.mode = 'refuse'
+    const node = await createTestNode(new TestNetwork().add(point), { namespaces: ['app'], retryDelay: 1000, discoverInterval: 600_000, clock, visibility: new ManualVisibility() })
+    const found = recordEvents(node.service, 'peer')
+    const start = clock.now()
+    await started(node)
+    const failed = await nextEvent(node.service, 'point:update', s => s.status === 'error')
+    // the first retry takes up to half of retryDelay off, at random, and never waits longer
+    expect(failed.retryAt).toBeGreaterThanOrEqual(start + 500)
+    expect(failed.retryAt).toBeLessThanOrEqual(start + 1000)
+    await settle()
+    expect(point.calls.discover).toBe(0)
+
+    point.mode = 'up'
+    clock.advance(1000)
+    const peer = await nextEvent(node.service, 'peer')
+    expect(peer.id.equals(y)).toBe(true)
+    expect(point.calls.discover).toBeGreaterThan(0)
+    expect(found).toHaveLength(1)
+  })
+
   it('after stop nothing fires: no timer, no listener, no event, no request', async () => {
     const clock = new ManualClock()
     const visibility = new ManualVisibility()

@@ -8,7 +8,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { streamPair } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RendezvousClient } from '../../src/client/rendezvous-client.ts'
+import { RendezvousClientService } from '../../src/client/rendezvous-client.ts'
 import { createScriptedTestPoint, createTestNode, createTestPoint, ManualClock, ManualVisibility, nextEvent, settle, started, stopServices, TestNetwork } from './harness.ts'
 import { ScriptedPoint } from './scripted-point.ts'
 import type { DiscoveredPeer, RegistrationState, RendezvousDiscovery } from '../../src/index.ts'
@@ -22,7 +22,7 @@ afterEach(stopServices)
 async function registerAt (script: ScriptedPoint, namespace = 'app'): Promise<PeerId> {
   const privateKey = await generateKeyPair('Ed25519')
   const peerId = peerIdFromPrivateKey(privateKey)
-  const client = new RendezvousClient({
+  const client = new RendezvousClientService({
     peerId,
     privateKey,
     addressManager: { getAddresses: () => [multiaddr('/ip4/192.0.2.1/tcp/1')] } as unknown as AddressManager,

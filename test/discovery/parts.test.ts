@@ -2,13 +2,17 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { Backoff } from '../../src/discovery/backoff.ts'
-import { PeerView } from '../../src/discovery/peer-view.ts'
-import { isPointFailure, PointBook } from '../../src/discovery/point-book.ts'
-import { parsePoints } from '../../src/discovery/points.ts'
-import { documentVisibility } from '../../src/discovery/visibility.ts'
-import type { PageLifecycleEvent } from '../../src/index.ts'
-import type { Sighting } from '../../src/discovery/peer-view.ts'
+import { defaultLogger } from '@libp2p/logger'
+import { PeerView } from '../../src/discovery/peers/peer-view.ts'
+import { isPointFailure, PointHealth } from '../../src/discovery/points/point-health.ts'
+import { parsePoints } from '../../src/discovery/points/points.ts'
+import { Backoff } from '../../src/discovery/timing/backoff.ts'
+import { documentVisibility } from '../../src/discovery/timing/visibility.ts'
+import { ManualClock } from './harness.ts'
+import type { PageLifecycleEvent, PointState } from '../../src/index.ts'
+import type { Context, Run, Settings } from '../../src/discovery/context.ts'
+import type { Sighting } from '../../src/discovery/peers/peer-view.ts'
+import type { ConnectionManager } from '@libp2p/interface-internal'
 
 async function peerId (): Promise<ReturnType<typeof peerIdFromPrivateKey>> {
   return peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
@@ -38,10 +42,9 @@ describe('backoff', () => {
   it('doubles per failure up to the cap, takes up to half off at random, and starts over after a success', () => {
     const random = [0, 0.999, 0, 0, 0, 0]
     const backoff = new Backoff({ initial: 100, max: 400, random: () => random.shift() ?? 0 })
-    expect([backoff.failure('a'), backoff.failure('a'), backoff.failure('a'), backoff.failure('a')].map(Math.round)).toEqual([100, 100, 400, 400])
-    expect(backoff.failure('b')).toBe(100)
-    backoff.success('a')
-    expect(backoff.failure('a')).toBe(100)
+    expect([backoff.delay(1), backoff.delay(2), backoff.delay(3), backoff.delay(4)].map(Math.round)).toEqual([100, 100, 400, 400])
+    // the count is each retrier's own: another one starts at the first delay, as does one counting again after a success
+    expect(backoff.delay(1)).toBe(100)
   })
 })
 
@@ -106,24 +109,60 @@ describe('peer view shares', () => {
   })
 })
 
-describe('point book', () => {
+describe('point health', () => {
   it('connecting, ok, error: tells only of changes, and a disconnection of a working point', async () => {
-    const book = new PointBook()
-    const point = await peerId()
-    book.reset([point], 0)
-    expect(book.all().map(s => s.status)).toEqual(['connecting'])
-    expect(book.success(point, 1)?.status).toBe('ok')
-    expect(book.success(point, 2)).toBeUndefined()
-    expect(book.get(point)?.lastSuccessAt).toBe(2)
-    const failed = book.failure(point, Object.assign(new Error('down'), { name: 'DialError' }), 3, 10)
-    expect(failed).toMatchObject({ status: 'error', errorName: 'DialError', error: 'down', retryAt: 10, lastSuccessAt: 2 })
-    expect(book.failure(point, Object.assign(new Error('down'), { name: 'DialError' }), 4, 10)).toBeUndefined()
+    const clock = new ManualClock(0)
+    const [point] = parsePoints([`/dns4/point.test/tcp/443/wss/p2p/${(await peerId()).toString()}`])
+    const updates: PointState[] = []
+    const context = {
+      self: await peerId(),
+      log: defaultLogger().forComponent('test'),
+      clock,
+      settings: { points: [point] } as unknown as Settings,
+      emit: (type: string, detail: unknown) => { if (type === 'point:update') updates.push(detail as PointState) }
+    } as Context
+    const health = new PointHealth(context, {} as ConnectionManager)
+    health.start({ signal: new AbortController().signal } as Run)
+    const at = (time: number): void => { clock.jump(time - clock.now()) }
+    const told = (): PointState | undefined => updates.splice(0).at(-1)
+
+    expect(health.all().map(s => s.status)).toEqual(['connecting'])
+    at(1)
+    health.answered(point)
+    expect(told()?.status).toBe('ok')
+    at(2)
+    health.answered(point)
+    expect(told()).toBeUndefined()
+    expect(health.all()[0].lastSuccessAt).toBe(2)
+    at(3)
+    health.failed(point, Object.assign(new Error('down'), { name: 'DialError' }), 10)
+    expect(told()).toMatchObject({ status: 'error', errorName: 'DialError', error: 'down', retryAt: 10, lastSuccessAt: 2 })
+    at(4)
+    health.failed(point, Object.assign(new Error('down'), { name: 'DialError' }), 10)
+    expect(told()).toBeUndefined()
     // a failure nothing retries keeps the retry still to come
-    expect(book.failure(point, new Error('gone'), 4)).toMatchObject({ error: 'gone', retryAt: 10 })
-    expect(book.disconnected(point, 5)).toBeUndefined()
-    expect(book.success(point, 6)?.status).toBe('ok')
-    expect(book.disconnected(point, 7)?.status).toBe('connecting')
-    expect(book.connected(point, 8)?.status).toBe('ok')
+    health.failed(point, new Error('gone'))
+    expect(told()).toMatchObject({ error: 'gone', retryAt: 10 })
+    at(5)
+    health.disconnected(point.id)
+    expect(told()).toBeUndefined()
+    at(6)
+    expect(health.connected(point.id)).toBe(point)
+    expect(told()).toBeUndefined()
+    health.answered(point)
+    expect(told()?.status).toBe('ok')
+    at(7)
+    health.disconnected(point.id)
+    expect(told()?.status).toBe('connecting')
+    // an answer read after the connection closed is from before it closed
+    at(8)
+    health.answered(point)
+    expect(told()).toBeUndefined()
+    expect(health.all()[0]).toMatchObject({ status: 'connecting', lastSuccessAt: 8 })
+    at(9)
+    expect(health.connected(point.id)).toBe(point)
+    expect(told()?.status).toBe('ok')
+    expect(health.connected(point.id)).toBeUndefined()
   })
 
   it('refusals are answers: only failures of the point itself count', () => {

@@ -1,7 +1,7 @@
 import { defaultLogger } from '@libp2p/logger'
 import { describe, expect, it } from 'vitest'
-import { MAX_TIMER_DELAY, clampDelay } from '../../src/discovery/clock.ts'
-import { DeadlineScheduler } from '../../src/discovery/scheduler.ts'
+import { MAX_TIMER_DELAY, clampDelay } from '../../src/discovery/timing/clock.ts'
+import { DeadlineScheduler } from '../../src/discovery/timing/scheduler.ts'
 import { ManualClock } from './harness.ts'
 
 const minute = 60_000
@@ -93,7 +93,7 @@ describe('deadline scheduler', () => {
     let running = 0
     let most = 0
     let runs = 0
-    s.add('t', async () => {
+    const t = s.add('t', async () => {
       runs++
       running++
       most = Math.max(most, running)
@@ -102,8 +102,8 @@ describe('deadline scheduler', () => {
       return undefined
     }, { whileHidden: true })
     s.start()
-    s.runNow('t')
-    s.runNow('t')
+    t.runNow()
+    t.runNow()
     expect(runs).toBe(1)
     release()
     await flush()
@@ -115,12 +115,12 @@ describe('deadline scheduler', () => {
     const clock = new ManualClock(0)
     const s = scheduler(clock)
     let runs = 0
-    s.add('t', async () => { runs++; throw new Error('bug') }, { whileHidden: true })
+    const t = s.add('t', async () => { runs++; throw new Error('bug') }, { whileHidden: true })
     s.start()
     await flush()
     clock.advance(10 * minute)
     expect(runs).toBe(1)
-    expect(s.deadline('t')).toBe(Infinity)
+    expect(t.deadline).toBe(Infinity)
   })
 
   it('after stop, or once its signal aborts, arms nothing and runs nothing', async () => {

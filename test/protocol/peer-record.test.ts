@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { openPeerRecord, sealPeerRecord } from '../../src/protocol/peer-record.ts'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { openPeerRecord, openPeerRecordNow, sealPeerRecord } from '../../src/protocol/peer-record.ts'
 import { LEGACY_ROUTING_STATE, newKey, signRecord, tamper } from '../fixtures/records.ts'
 
 describe('signed peer records', () => {
@@ -21,8 +22,20 @@ describe('signed peer records', () => {
     ['bytes that are no envelope', async () => Uint8Array.from([0xff, 0xff, 0xff]), 'envelope does not decode'],
     ['an envelope holding something else', async () => signRecord(await newKey(), { payloadType: Uint8Array.from([0x03, 0x02]) }), 'envelope does not hold a peer record'],
     ['a payload that is no peer record', async () => signRecord(await newKey(), { payload: Uint8Array.from([0xff, 0xff]) }), 'peer record does not decode']
-  ])('given %s, then it is refused as InvalidSignedPeerRecordError saying why', async (_, make, why) => {
-    await expect(openPeerRecord(await make())).rejects.toMatchObject({ name: 'InvalidSignedPeerRecordError', statusText: why })
+  ])('given %s, then it is refused as InvalidSignedPeerRecordError saying why, checked by WebCrypto or in JavaScript', async (_, make, why) => {
+    const bytes = await make()
+    await expect(openPeerRecord(bytes)).rejects.toMatchObject({ name: 'InvalidSignedPeerRecordError', statusText: why })
+    expect(() => openPeerRecordNow(bytes)).toThrow(expect.objectContaining({ name: 'InvalidSignedPeerRecordError', statusText: why }))
+  })
+
+  it('given valid records, then checking them without leaving the task opens them alike; keys other than Ed25519 are left to the async check', async () => {
+    const key = await newKey()
+    for (const bytes of [await signRecord(key, { seq: 7n }), await signRecord(key, LEGACY_ROUTING_STATE)]) {
+      const now = openPeerRecordNow(bytes)
+      const later = await openPeerRecord(bytes)
+      expect([now?.peerId.toString(), now?.seq, now?.multiaddrs.map(String)]).toEqual([later.peerId.toString(), later.seq, later.multiaddrs.map(String)])
+    }
+    expect(openPeerRecordNow(await signRecord(await generateKeyPair('secp256k1')))).toBeUndefined()
   })
 
   it('given a record signed under rust-libp2p\'s routing-state domain, then it opens unless legacy records are turned off', async () => {

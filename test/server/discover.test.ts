@@ -3,7 +3,7 @@ import { MAX_DISCOVER_LIMIT } from '../../src/constants.ts'
 import { Message } from '../../src/protocol/messages.ts'
 import { CARRIERS, registerMany, startPoint, stopPoints } from '../fixtures/harness.ts'
 import { manualClock } from '../fixtures/clock.ts'
-import type { Registration } from '../../src/client/rendezvous-client.ts'
+import type { Registration } from '../../src/client/api.ts'
 import type { TestPeer, TestPoint } from '../fixtures/harness.ts'
 
 const minutes = 60_000

@@ -1,5 +1,5 @@
 import { memoryCache } from './memory-cache.ts'
-import type { CachedRegistration, RegistrationCache } from './registration-cache.ts'
+import type { CachedRegistration, RegistrationCache } from '../api.ts'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 
 /**
@@ -33,6 +33,13 @@ export function withMemoryFallback (primary: RegistrationCache, self: PeerId, on
       use(async cache => cache.loadRegistrations(namespace, options), options),
     saveRegistrations: async (namespace: string, registrations: CachedRegistration[], options?: AbortOptions): Promise<void> =>
       use(async cache => cache.saveRegistrations(namespace, registrations, options), options),
+    peekRegistrations: (namespace: string): CachedRegistration[] => {
+      try {
+        return active.peekRegistrations?.(namespace) ?? []
+      } catch {
+        return []
+      }
+    },
     clearRegistrations: async (namespace?: string, options?: AbortOptions): Promise<void> =>
       use(async cache => cache.clearRegistrations(namespace, options), options),
     loadSeq: async (options?: AbortOptions): Promise<bigint | undefined> =>

@@ -1,8 +1,10 @@
 import { TimeoutError } from '@libp2p/interface'
 import { createStore, del, delMany, get, keys, set } from 'idb-keyval'
 import { raceSignal } from 'race-signal'
+import { DEFAULT_DB_PREFIX, DEFAULT_DB_TIMEOUT } from '../constants.ts'
+import { clearFirstLook, peekFirstLook, saveFirstLook } from './first-look.ts'
 import { copyRegistrations, sanitizeRegistrations } from './registration-cache.ts'
-import type { CachedRegistration, RegistrationCache, RegistrationCacheFactory } from './registration-cache.ts'
+import type { CachedRegistration, RegistrationCache, RegistrationCacheFactory } from '../api.ts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { UseStore } from 'idb-keyval'
 
@@ -32,21 +34,21 @@ function namespaceKey (namespace: string): IDBValidKey {
 }
 
 class IdbCache implements RegistrationCache {
-  private readonly dbName: string
-  private readonly timeout: number
-  private store?: UseStore
+  readonly #dbName: string
+  readonly #timeout: number
+  #store?: UseStore
 
   constructor (dbName: string, timeout: number) {
-    this.dbName = dbName
-    this.timeout = timeout
+    this.#dbName = dbName
+    this.#timeout = timeout
   }
 
   async loadRegistrations (namespace: string, options?: AbortOptions): Promise<CachedRegistration[]> {
-    return sanitizeRegistrations(await this.run(async store => get(namespaceKey(namespace), store), options))
+    return sanitizeRegistrations(await this.#run(async store => get(namespaceKey(namespace), store), options))
   }
 
   async saveRegistrations (namespace: string, registrations: CachedRegistration[], options?: AbortOptions): Promise<void> {
-    await this.run(async store => {
+    await this.#run(async store => {
       if (registrations.length === 0) {
         await del(namespaceKey(namespace), store)
       } else {
@@ -54,10 +56,16 @@ class IdbCache implements RegistrationCache {
         await set(namespaceKey(namespace), copyRegistrations(registrations), store)
       }
     }, options)
+    saveFirstLook(this.#dbName, namespace, registrations)
+  }
+
+  peekRegistrations (namespace: string): CachedRegistration[] {
+    return peekFirstLook(this.#dbName, namespace)
   }
 
   async clearRegistrations (namespace?: string, options?: AbortOptions): Promise<void> {
-    await this.run(async store => {
+    clearFirstLook(this.#dbName, namespace)
+    await this.#run(async store => {
       if (namespace != null) {
         await del(namespaceKey(namespace), store)
         return
@@ -68,26 +76,26 @@ class IdbCache implements RegistrationCache {
   }
 
   async loadSeq (options?: AbortOptions): Promise<bigint | undefined> {
-    const value = await this.run(async store => get(SEQ_KEY, store), options)
+    const value = await this.#run(async store => get(SEQ_KEY, store), options)
     // kept as a decimal string: any structured clone keeps strings, not every one keeps bigints
     return typeof value === 'string' && /^\d+$/.test(value) ? BigInt(value) : undefined
   }
 
   async saveSeq (seq: bigint, options?: AbortOptions): Promise<void> {
-    await this.run(async store => set(SEQ_KEY, seq.toString(), store), options)
+    await this.#run(async store => set(SEQ_KEY, seq.toString(), store), options)
   }
 
   /** One operation, bounded in time, on a database opened on first use */
-  private async run<T> (operation: (store: UseStore) => Promise<T>, options?: AbortOptions): Promise<T> {
+  async #run<T> (operation: (store: UseStore) => Promise<T>, options?: AbortOptions): Promise<T> {
     let timer: ReturnType<typeof globalThis.setTimeout> | undefined
     const timeout = new Promise<never>((resolve, reject) => {
       timer = globalThis.setTimeout(() => {
-        reject(new TimeoutError(`IndexedDB ${this.dbName} did not answer within ${this.timeout} ms`))
-      }, this.timeout)
+        reject(new TimeoutError(`IndexedDB ${this.#dbName} did not answer within ${this.#timeout} ms`))
+      }, this.#timeout)
     })
     try {
-      this.store ??= createStore(this.dbName, STORE_NAME)
-      return await raceSignal(Promise.race([operation(this.store), timeout]), options?.signal)
+      this.#store ??= createStore(this.#dbName, STORE_NAME)
+      return await raceSignal(Promise.race([operation(this.#store), timeout]), options?.signal)
     } finally {
       globalThis.clearTimeout(timer)
     }
@@ -96,11 +104,13 @@ class IdbCache implements RegistrationCache {
 
 /**
  * A cache in IndexedDB (through idb-keyval), in a database of its own per
- * peer id. IndexedDB is opened on first use; where it is missing or failing,
- * operations fail and the discovery service carries on in memory.
+ * peer id, with a quick copy of a few registrations per namespace in
+ * `localStorage` for a warm start's first look. IndexedDB is opened on first
+ * use; where it is missing or failing, operations fail and the discovery
+ * service carries on in memory.
  */
 export function idbCache (init: IdbCacheInit = {}): RegistrationCacheFactory {
-  const prefix = init.dbPrefix ?? 'libp2p-rendezvous'
-  const timeout = init.timeout ?? 3000
+  const prefix = init.dbPrefix ?? DEFAULT_DB_PREFIX
+  const timeout = init.timeout ?? DEFAULT_DB_TIMEOUT
   return (self) => new IdbCache(`${prefix}/${self.toString()}`, timeout)
 }

@@ -1,36 +1,40 @@
 import { copyRegistrations } from './registration-cache.ts'
-import type { CachedRegistration, RegistrationCache, RegistrationCacheFactory } from './registration-cache.ts'
+import type { CachedRegistration, RegistrationCache, RegistrationCacheFactory } from '../api.ts'
 
 class MemoryCache implements RegistrationCache {
-  private readonly namespaces = new Map<string, CachedRegistration[]>()
-  private seq?: bigint
+  readonly #namespaces = new Map<string, CachedRegistration[]>()
+  #seq?: bigint
 
   async loadRegistrations (namespace: string): Promise<CachedRegistration[]> {
-    return copyRegistrations(this.namespaces.get(namespace) ?? [])
+    return copyRegistrations(this.#namespaces.get(namespace) ?? [])
   }
 
   async saveRegistrations (namespace: string, registrations: CachedRegistration[]): Promise<void> {
     if (registrations.length === 0) {
-      this.namespaces.delete(namespace)
+      this.#namespaces.delete(namespace)
     } else {
-      this.namespaces.set(namespace, copyRegistrations(registrations))
+      this.#namespaces.set(namespace, copyRegistrations(registrations))
     }
+  }
+
+  peekRegistrations (namespace: string): CachedRegistration[] {
+    return copyRegistrations(this.#namespaces.get(namespace) ?? [])
   }
 
   async clearRegistrations (namespace?: string): Promise<void> {
     if (namespace == null) {
-      this.namespaces.clear()
+      this.#namespaces.clear()
     } else {
-      this.namespaces.delete(namespace)
+      this.#namespaces.delete(namespace)
     }
   }
 
   async loadSeq (): Promise<bigint | undefined> {
-    return this.seq
+    return this.#seq
   }
 
   async saveSeq (seq: bigint): Promise<void> {
-    this.seq = seq
+    this.#seq = seq
   }
 }
 

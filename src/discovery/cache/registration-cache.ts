@@ -4,35 +4,7 @@
  * structured clone (strings, numbers, bytes); peer ids, multiaddrs and
  * records are rebuilt, and records re-verified, when read back.
  */
-import type { AbortOptions, PeerId } from '@libp2p/interface'
-
-/** One peer in one namespace, as cached */
-export interface CachedRegistration {
-  /** The registered peer, as a string */
-  peerId: string
-  /** The signed peer record envelope, verified again on load */
-  signedPeerRecord: Uint8Array
-  /** Milliseconds since the epoch after which no point holds the registration any more */
-  expiresAt: number
-  /** `[point peer id, expiresAt]` for every point that returned it */
-  points: Array<[string, number]>
-}
-
-/** The cache of one libp2p node. Open one per peer id, so two nodes on one origin never share one */
-export interface RegistrationCache {
-  /** What was saved for `namespace`, possibly expired */
-  loadRegistrations(namespace: string, options?: AbortOptions): Promise<CachedRegistration[]>
-  /** Replace what is saved for `namespace`; an empty list removes it */
-  saveRegistrations(namespace: string, registrations: CachedRegistration[], options?: AbortOptions): Promise<void>
-  /** Forget `namespace`, or every namespace when it is undefined (our sequence number stays) */
-  clearRegistrations(namespace?: string, options?: AbortOptions): Promise<void>
-  /** The highest sequence number our own records have used */
-  loadSeq(options?: AbortOptions): Promise<bigint | undefined>
-  saveSeq(seq: bigint, options?: AbortOptions): Promise<void>
-}
-
-/** Opens the cache of the node with peer id `self` */
-export type RegistrationCacheFactory = (self: PeerId) => RegistrationCache
+import type { CachedRegistration } from '../api.ts'
 
 /** Copy bytes that may be a view into a larger buffer (a whole response), so only the record itself is kept */
 export function ownBytes (bytes: Uint8Array): Uint8Array {

@@ -12,7 +12,7 @@
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { RendezvousClient } from '../../../src/client/rendezvous-client.ts'
+import { RendezvousClientService } from '../../../src/client/rendezvous-client.ts'
 import { MAX_RESPONSE_SIZE, MAX_TTL } from '../../../src/constants.ts'
 import { Message } from '../../../src/pb/rendezvous.ts'
 import { discoverOk, registerOk } from '../../../src/protocol/messages.ts'
@@ -143,10 +143,10 @@ async function mint (count: number): Promise<Array<{ id: PeerId, record: Uint8Ar
 }
 
 /** The low-level client, with `point` as the only point it can reach */
-async function clientOf (point: TestPoint): Promise<RendezvousClient> {
+async function clientOf (point: TestPoint): Promise<RendezvousClientService> {
   const privateKey = await newKey()
   const peerId = peerIdFromPrivateKey(privateKey)
-  return new RendezvousClient({
+  return new RendezvousClientService({
     peerId,
     privateKey,
     addressManager: { getAddresses: () => [] } as unknown as AddressManager,

@@ -1,25 +1,6 @@
-import type { CachedRegistration } from './cache/registration-cache.ts'
+import type { CachedRegistration, DiscoveredPeer, PeerSource } from '../api.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-/** Where the current knowledge of a peer came from */
-export type PeerSource = 'cache' | 'network'
-
-/** A peer registered in a namespace, as far as we know now */
-export interface DiscoveredPeer {
-  id: PeerId
-  /** From the peer's own signed record */
-  multiaddrs: Multiaddr[]
-  namespace: string
-  /** Milliseconds since the epoch when its last registration we know of lapses */
-  expiresAt: number
-  /** `cache` until a point has confirmed it since start-up */
-  source: PeerSource
-  /** The sequence number of its record */
-  seq: bigint
-  /** Peer ids of the points that hold its registration */
-  points: string[]
-}
 
 /** A verified registration about to enter the view */
 export interface Sighting {
@@ -79,27 +60,27 @@ function toPeer (namespace: string, entry: Entry): DiscoveredPeer {
  * point's registration of it lapses. Pure bookkeeping: no I/O, no events.
  */
 export class PeerView {
-  private readonly namespaces = new Map<string, Map<string, Entry>>()
+  readonly #namespaces = new Map<string, Map<string, Entry>>()
   /** Per namespace, how many of its peers each point brought in */
-  private readonly added = new Map<string, Map<string, number>>()
+  readonly #added = new Map<string, Map<string, number>>()
   /**
    * Peers one point may bring into one namespace. Anyone can mint keys and
    * sign records, so a hostile point could otherwise fill memory with valid
    * peers, a page at a time; a share per point also keeps it from crowding
    * out the peers other points return.
    */
-  private readonly maxPeersPerPoint: number
+  readonly #maxPeersPerPoint: number
 
   constructor (maxPeersPerPoint = Infinity) {
-    this.maxPeersPerPoint = maxPeersPerPoint
+    this.#maxPeersPerPoint = maxPeersPerPoint
   }
 
   /** Merge a sighting; says what changed and the peer as it is now (as it would have been, when `full`) */
   upsert (namespace: string, sighting: Sighting): { change: ViewChange, peer: DiscoveredPeer, previous?: DiscoveredPeer } {
-    let peers = this.namespaces.get(namespace)
+    let peers = this.#namespaces.get(namespace)
     if (peers == null) {
       peers = new Map()
-      this.namespaces.set(namespace, peers)
+      this.#namespaces.set(namespace, peers)
     }
     const key = sighting.id.toString()
     const entry = peers.get(key)
@@ -114,12 +95,12 @@ export class PeerView {
         points: new Map(sighting.points),
         addedBy: sighting.points[0]?.[0] ?? ''
       }
-      if (this.addedBy(namespace, added.addedBy) >= this.maxPeersPerPoint) {
-        this.dropIfEmpty(namespace)
+      if (this.#addedBy(namespace, added.addedBy) >= this.#maxPeersPerPoint) {
+        this.#dropIfEmpty(namespace)
         return { change: 'full', peer: toPeer(namespace, added) }
       }
       peers.set(key, added)
-      this.count(namespace, added.addedBy, 1)
+      this.#count(namespace, added.addedBy, 1)
       return { change: 'added', peer: toPeer(namespace, added) }
     }
 
@@ -156,7 +137,7 @@ export class PeerView {
    * the peers no point holds any more, which leave the view.
    */
   reconcile (namespace: string, point: string, present: Set<string>): DiscoveredPeer[] {
-    const peers = this.namespaces.get(namespace)
+    const peers = this.#namespaces.get(namespace)
     if (peers == null) return []
     const gone: DiscoveredPeer[] = []
     for (const [key, entry] of peers) {
@@ -164,50 +145,50 @@ export class PeerView {
       const before = toPeer(namespace, entry)
       entry.points.delete(point)
       if (entry.points.size === 0) {
-        this.delete(namespace, key, entry)
+        this.#delete(namespace, key, entry)
         gone.push(before)
       }
     }
-    this.dropIfEmpty(namespace)
+    this.#dropIfEmpty(namespace)
     return gone
   }
 
   /** Remove what has lapsed by `now`; resolves the peers that left */
   expire (now: number): DiscoveredPeer[] {
     const gone: DiscoveredPeer[] = []
-    for (const [namespace, peers] of this.namespaces) {
+    for (const [namespace, peers] of this.#namespaces) {
       for (const [key, entry] of peers) {
         const before = toPeer(namespace, entry)
         for (const [point, at] of entry.points) {
           if (at <= now) entry.points.delete(point)
         }
         if (entry.points.size === 0) {
-          this.delete(namespace, key, entry)
+          this.#delete(namespace, key, entry)
           gone.push(before)
         }
       }
-      this.dropIfEmpty(namespace)
+      this.#dropIfEmpty(namespace)
     }
     return gone
   }
 
   /** Forget `namespace`, or everything; resolves the peers that left */
   clear (namespace?: string): DiscoveredPeer[] {
-    const names = namespace == null ? [...this.namespaces.keys()] : [namespace]
+    const names = namespace == null ? [...this.#namespaces.keys()] : [namespace]
     const gone: DiscoveredPeer[] = []
     for (const name of names) {
-      for (const entry of this.namespaces.get(name)?.values() ?? []) {
+      for (const entry of this.#namespaces.get(name)?.values() ?? []) {
         gone.push(toPeer(name, entry))
       }
-      this.namespaces.delete(name)
-      this.added.delete(name)
+      this.#namespaces.delete(name)
+      this.#added.delete(name)
     }
     return gone
   }
 
   /** Peers in `namespace` whose registration has not lapsed by `now` */
   peers (namespace: string, now: number): DiscoveredPeer[] {
-    return [...this.namespaces.get(namespace)?.values() ?? []]
+    return [...this.#namespaces.get(namespace)?.values() ?? []]
       .map(entry => toPeer(namespace, entry))
       .filter(peer => peer.expiresAt > now)
   }
@@ -215,7 +196,7 @@ export class PeerView {
   /** Milliseconds since the epoch of the next lapse of any point's registration, or Infinity */
   nextExpiry (): number {
     let earliest = Infinity
-    for (const peers of this.namespaces.values()) {
+    for (const peers of this.#namespaces.values()) {
       for (const entry of peers.values()) {
         for (const at of entry.points.values()) earliest = Math.min(earliest, at)
       }
@@ -225,7 +206,7 @@ export class PeerView {
 
   /** `namespace` as the cache stores it */
   toCache (namespace: string): CachedRegistration[] {
-    return [...this.namespaces.get(namespace)?.values() ?? []].map(entry => ({
+    return [...this.#namespaces.get(namespace)?.values() ?? []].map(entry => ({
       peerId: entry.id.toString(),
       signedPeerRecord: entry.signedPeerRecord,
       expiresAt: expiresAt(entry),
@@ -233,30 +214,30 @@ export class PeerView {
     }))
   }
 
-  private addedBy (namespace: string, point: string): number {
-    return this.added.get(namespace)?.get(point) ?? 0
+  #addedBy (namespace: string, point: string): number {
+    return this.#added.get(namespace)?.get(point) ?? 0
   }
 
-  private count (namespace: string, point: string, delta: number): void {
-    let counts = this.added.get(namespace)
+  #count (namespace: string, point: string, delta: number): void {
+    let counts = this.#added.get(namespace)
     if (counts == null) {
       counts = new Map()
-      this.added.set(namespace, counts)
+      this.#added.set(namespace, counts)
     }
     const count = (counts.get(point) ?? 0) + delta
     if (count > 0) counts.set(point, count)
     else counts.delete(point)
   }
 
-  private delete (namespace: string, key: string, entry: Entry): void {
-    this.namespaces.get(namespace)?.delete(key)
-    this.count(namespace, entry.addedBy, -1)
+  #delete (namespace: string, key: string, entry: Entry): void {
+    this.#namespaces.get(namespace)?.delete(key)
+    this.#count(namespace, entry.addedBy, -1)
   }
 
-  private dropIfEmpty (namespace: string): void {
-    if (this.namespaces.get(namespace)?.size === 0) {
-      this.namespaces.delete(namespace)
-      this.added.delete(namespace)
+  #dropIfEmpty (namespace: string): void {
+    if (this.#namespaces.get(namespace)?.size === 0) {
+      this.#namespaces.delete(namespace)
+      this.#added.delete(namespace)
     }
   }
 }

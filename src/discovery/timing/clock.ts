@@ -1,19 +1,6 @@
-/**
- * Time, as the discovery service sees it. Injected so tests drive time
- * without sleeping; every deadline the service keeps is an absolute
- * `now()` value, never a duration counted by a timer.
- */
+/** The system clock, and what timers can take */
+import type { Clock } from '../api.ts'
 
-/** An opaque handle for a pending timer */
-export type TimerId = unknown
-
-export interface Clock {
-  /** Milliseconds since the epoch */
-  now(): number
-  /** Call `fn` once after about `ms` milliseconds */
-  setTimeout(fn: () => void, ms: number): TimerId
-  clearTimeout(id: TimerId): void
-}
 
 /** Date.now and the global timers */
 export const systemClock: Clock = {

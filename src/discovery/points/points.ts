@@ -1,17 +1,9 @@
 import { InvalidParametersError } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
+import type { Point } from '../context.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-/** A rendezvous point: one peer, reachable at one or more addresses */
-export interface Point {
-  id: PeerId
-  /** `id` as a string, for maps and logs */
-  key: string
-  /** Handed to libp2p's dialer as they are, so any transport the node has can reach them */
-  addresses: Multiaddr[]
-}
 
 /** The peer id in the last `/p2p/` component, which names the peer at the end of any relay path */
 function pointId (address: Multiaddr): string | undefined {
@@ -29,6 +21,7 @@ export function parsePoints (addresses: Array<string | Multiaddr>): Point[] {
   for (const input of addresses) {
     let address: Multiaddr
     try {
+      if (typeof input !== 'string' && !isMultiaddr(input)) throw new Error(`it is a ${typeof input}`)
       address = typeof input === 'string' ? multiaddr(input) : input
     } catch (err: any) {
       throw new InvalidParametersError(`Rendezvous point ${String(input)} is not a multiaddr: ${err?.message ?? err}`)
@@ -49,4 +42,9 @@ export function parsePoints (addresses: Array<string | Multiaddr>): Point[] {
     points.set(key, point)
   }
   return [...points.values()]
+}
+
+/** Whether any point is reached over WebSockets (`/ws`, `/wss`), which in Node needs a global `WebSocket` */
+export function overWebSockets (points: Point[]): boolean {
+  return points.some(point => point.addresses.some(address => address.getComponents().some(c => c.name === 'ws' || c.name === 'wss')))
 }

@@ -1,27 +1,6 @@
-/**
- * What the page is doing, as far as timers care. Browsers throttle timers
- * in hidden tabs, stop them in frozen ones and do not count suspended time,
- * so the service re-checks its deadlines whenever the page comes back.
- * Injected so tests can hide and show a page without a browser.
- */
+/** The page's visibility and lifecycle, from its own events, or none outside a page */
+import type { Visibility } from '../api.ts'
 
-/**
- * - `visible` / `hidden`: the page's visibility changed
- * - `resume`: the page may have missed timers (resumed from freeze, restored
- *   from the back/forward cache, or back online); overdue work should run
- * - `leave`: the page may be about to go (`beforeunload`): it is not sure yet
- *   (the unload can be cancelled, or the page kept in the bfcache), but this
- *   is the last moment with time enough to send anything
- * - `exit`: the page is being unloaded for good (not kept in the bfcache)
- */
-export type PageLifecycleEvent = 'visible' | 'hidden' | 'resume' | 'leave' | 'exit'
-
-export interface Visibility {
-  /** Whether the page is visible now */
-  readonly visible: boolean
-  /** Be told about lifecycle changes; returns a function that stops it */
-  subscribe(listener: (event: PageLifecycleEvent) => void): () => void
-}
 
 /** For places without pages (Node, workers): always visible, never told anything */
 export const alwaysVisible: Visibility = {

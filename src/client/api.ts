@@ -1,0 +1,110 @@
+/**
+ * The public face of the low-level client: what it takes, what it returns,
+ * and the interface its factory hands out.
+ */
+import type { OwnRecordInit } from './own-record.ts'
+import type { AbortOptions, ComponentLogger, DialTarget, PeerId, PrivateKey } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export interface RendezvousClientComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  addressManager: AddressManager
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+}
+
+/** How requests go out: shared by the client and the discovery service */
+export interface RequestsInit {
+  /** Protocol id(s) to offer, best first. @default '/rendezvous/1.0.0' */
+  protocol?: string | string[]
+  /** Milliseconds one request may take when the caller passes no signal. @default 10_000 */
+  timeout?: number
+  /** Largest response frame we read, in bytes. @default 4 MiB */
+  maxMessageSize?: number
+  /**
+   * Also send the `id` field the spec removed from UNREGISTER; py and early js
+   * points ignore an UNREGISTER without it. @default false
+   */
+  legacyUnregisterId?: boolean
+}
+
+export interface RendezvousClientInit extends RequestsInit, Omit<OwnRecordInit, 'now'> {
+  /** Milliseconds since the epoch; our record's sequence number follows it. @default Date.now */
+  now?(): number
+}
+
+/** A verified registration from a DISCOVER response */
+export interface Registration {
+  namespace: string
+  peerId: PeerId
+  /** From the signed record, so certified by the peer itself */
+  multiaddrs: Multiaddr[]
+  /** Seconds the registration has left, as the point said (clamped to 72 h) */
+  ttl: number
+  /** The record's sequence number; only comparable between records of one peer */
+  seq: bigint
+  /** The envelope exactly as the point returned it */
+  signedPeerRecord: Uint8Array
+}
+
+export interface RegisterOptions extends AbortOptions {
+  /** Seconds, as on the wire; when absent the point applies its default (2 h by the spec) */
+  ttl?: number
+}
+
+export interface DiscoverOptions extends AbortOptions {
+  /** Most registrations to return; the point may cap it further */
+  limit?: number
+  /** From an earlier response for the same point and namespace */
+  cookie?: Uint8Array
+}
+
+export interface DiscoverResult {
+  /** One per peer and namespace: the newest record of it on the page that verifies */
+  registrations: Registration[]
+  /** Ask with this next time to get only registrations this one did not hold */
+  cookie?: Uint8Array
+  /**
+   * Entries the point returned that were left out: records that failed
+   * verification, and older records of a peer the page holds a newer one of
+   */
+  dropped: number
+}
+
+export interface DiscoverAllOptions extends AbortOptions {
+  /** Registrations to ask for per request. @default the point's own page size */
+  pageSize?: number
+  /** Start after what an earlier cookie has seen */
+  cookie?: Uint8Array
+  /**
+   * Most pages (requests) to fetch. A point that always answers with a full
+   * page and a fresh cookie would otherwise keep the walk going for ever;
+   * when the cap is reached the walk ends and returns the cookie to go on from.
+   * @default 1000
+   */
+  maxPages?: number
+}
+
+/** Talks to the rendezvous point you name, one request per call */
+export interface RendezvousClient {
+  /** Register our signed record in `namespace` at `point`; resolves with the TTL the point granted, in seconds */
+  register(point: DialTarget, namespace: string, options?: RegisterOptions): Promise<number>
+  /**
+   * Remove our registration in `namespace` at `point`. The spec gives no answer
+   * to wait for, so this waits (for as long as the signal allows) until the
+   * point has closed its end of the stream, which it does only after reading
+   * everything we sent.
+   */
+  unregister(point: DialTarget, namespace: string, options?: AbortOptions): Promise<void>
+  /** One DISCOVER: verified registrations in `namespace` (all namespaces when absent), and the next cookie */
+  discover(point: DialTarget, namespace?: string, options?: DiscoverOptions): Promise<DiscoverResult>
+  /**
+   * Every registration in `namespace`, page by page, following cookies until
+   * the point has nothing more or `maxPages` pages were fetched; a cookie the
+   * point no longer knows starts the walk over, once. Each page is one
+   * request with its own timeout unless a signal is given. Returns the last cookie.
+   */
+  discoverAll(point: DialTarget, namespace?: string, options?: DiscoverAllOptions): AsyncGenerator<Registration, Uint8Array | undefined>
+}

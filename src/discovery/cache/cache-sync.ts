@@ -1,0 +1,209 @@
+import { eachLimited, VERIFYING } from '../../client/verify.ts'
+import { openPeerRecord, openPeerRecordNow } from '../../protocol/peer-record.ts'
+import { FIRST_LOOK } from '../constants.ts'
+import { withMemoryFallback } from './fallback-cache.ts'
+import type { CachedRegistration, RegistrationCache } from '../api.ts'
+import type { Context } from '../context.ts'
+import type { VerifiedPeerRecord } from '../../protocol/peer-record.ts'
+import type { AbortOptions } from '@libp2p/interface'
+
+/** A cached peer whose record verified again, with the points that still hold its registration */
+export interface CachedPeer extends VerifiedPeerRecord {
+  signedPeerRecord: Uint8Array
+  /** `[point peer id, expiresAt]`, none lapsed */
+  points: Array<[string, number]>
+}
+
+/**
+ * The cache's one user: reads what an earlier page load saved, verifies it
+ * and hands it on; saves the view of each namespace after it changes; and
+ * keeps our record's sequence number, so a reload never reuses one.
+ *
+ * The cache is opened and read as soon as the service is made (libp2p makes
+ * its services well before it starts them), so that a warm start finds its
+ * peers without waiting on IndexedDB.
+ */
+export class CacheSync {
+  readonly #context: Context
+  readonly #cache?: RegistrationCache
+  /** Per namespace: what the cache held, read once */
+  readonly #reads = new Map<string, Promise<CachedRegistration[]>>()
+  /** Per namespace: its cached peers, read into the view once */
+  readonly #loads = new Map<string, Promise<void>>()
+  readonly #writes = new Map<string, Promise<void>>()
+  /** Namespaces with a write queued that has not begun; it will save the view as it is when it does */
+  readonly #queued = new Set<string>()
+  /** Per namespace: the cache's first look, checked as the service is made, shown first at start */
+  readonly #firstLook = new Map<string, CachedPeer[]>()
+  readonly #seq: Promise<bigint | undefined>
+  #savedSeq = 0n
+  #active = false
+
+  constructor (context: Context) {
+    this.#context = context
+    const factory = context.settings.cache
+    if (factory != null) {
+      this.#cache = withMemoryFallback(factory(context.self), context.self, err => {
+        context.log.error('the registration cache failed, keeping registrations in memory from now on - %e', err)
+      })
+    }
+    for (const namespace of context.settings.namespaces) this.#firstLook.set(namespace, this.#peek(namespace))
+    const reads = Promise.all(context.settings.namespaces.map(async namespace => this.#read(namespace)))
+    // the peers come first: they are what a warm start shows; the sequence number waits for the first REGISTER
+    this.#seq = reads.then(async () => this.#readSeq())
+  }
+
+  /** From `start()` to `stop()`: only then is anything written */
+  start (): void {
+    this.#active = true
+  }
+
+  /** Writes already queued finish: a reload right after stop must find what this run learned */
+  async stop (): Promise<void> {
+    this.#active = false
+    await Promise.all(this.#writes.values())
+  }
+
+  /** The highest sequence number our records have used, as the cache had it */
+  async seq (): Promise<bigint | undefined> {
+    return this.#seq
+  }
+
+  /** Persist our record's sequence number before a record with it goes out */
+  async saveSeq (seq: bigint, options: AbortOptions): Promise<void> {
+    if (seq <= this.#savedSeq || this.#cache == null) return
+    try {
+      await this.#cache.saveSeq(seq, options)
+      this.#savedSeq = seq
+    } catch (err) {
+      options.signal?.throwIfAborted()
+      this.#context.log.error('could not persist our sequence number - %e', err)
+    }
+  }
+
+  /**
+   * Hand the unexpired cached peers of `namespace` to `see`, once per service,
+   * each as soon as its record verifies again (nothing in storage is trusted),
+   * with the points that still hold it; what lapsed or fails is pruned.
+   */
+  async load (namespace: string, see: (peer: CachedPeer) => void, snapshot: () => CachedRegistration[]): Promise<void> {
+    let loading = this.#loads.get(namespace)
+    if (loading == null) {
+      loading = this.#verify(namespace, see, snapshot)
+      this.#loads.set(namespace, loading)
+    }
+    await loading
+  }
+
+  /**
+   * Save `namespace` as `snapshot()` has it when the write runs. Writes to one
+   * namespace never overtake each other, and calls while one is queued add
+   * nothing, so a walk of many pages costs a write or two, not one per page.
+   */
+  persist (namespace: string, snapshot: () => CachedRegistration[]): void {
+    const cache = this.#cache
+    if (cache == null || !this.#active || this.#queued.has(namespace)) return
+    this.#queued.add(namespace)
+    const previous = this.#writes.get(namespace) ?? Promise.resolve()
+    const write = previous.then(async () => {
+      this.#queued.delete(namespace)
+      await cache.saveRegistrations(namespace, snapshot())
+    }).catch(err => {
+      this.#context.log.error('could not cache registrations of %s - %e', namespace, err)
+    }).finally(() => {
+      if (this.#writes.get(namespace) === write) this.#writes.delete(namespace)
+    })
+    this.#writes.set(namespace, write)
+  }
+
+  /** Forget the cached peers of `namespace`, or of every namespace (our sequence number stays) */
+  async clear (namespace: string | undefined, options: AbortOptions): Promise<void> {
+    const names = namespace == null ? [...this.#writes.keys()] : [namespace]
+    // writes already queued must not bring back what is cleared
+    await Promise.all(names.map(async name => this.#writes.get(name)))
+    if (this.#cache == null) return
+    try {
+      await this.#cache.clearRegistrations(namespace, options)
+    } catch (err) {
+      options.signal?.throwIfAborted()
+      this.#context.log.error('could not clear the cache - %e', err)
+    }
+  }
+
+  async #read (namespace: string): Promise<CachedRegistration[]> {
+    let read = this.#reads.get(namespace)
+    if (read == null) {
+      read = this.#cache?.loadRegistrations(namespace).catch(err => {
+        this.#context.log.error('could not read cached registrations of %s - %e', namespace, err)
+        return []
+      }) ?? Promise.resolve([])
+      this.#reads.set(namespace, read)
+    }
+    return read
+  }
+
+  async #readSeq (): Promise<bigint | undefined> {
+    try {
+      const seq = await this.#cache?.loadSeq()
+      if (seq != null) this.#savedSeq = seq
+      return seq
+    } catch (err) {
+      this.#context.log.error('could not read our last sequence number - %e', err)
+      return undefined
+    }
+  }
+
+  /**
+   * The few cached peers of `namespace` the cache can give at once, checked
+   * without leaving the running task: libp2p starts in one unbroken run, and
+   * anything that waits for a task (an IndexedDB answer, WebCrypto) waits
+   * for its end, so these are what a warm start can show before it.
+   */
+  #peek (namespace: string): CachedPeer[] {
+    const { clock, self } = this.#context
+    const now = clock.now()
+    let entries: CachedRegistration[] = []
+    try {
+      entries = this.#cache?.peekRegistrations?.(namespace) ?? []
+    } catch {
+      // the full read will tell
+    }
+    const peers: CachedPeer[] = []
+    for (const entry of entries.sort((a, b) => b.expiresAt - a.expiresAt).slice(0, FIRST_LOOK)) {
+      const points = entry.points.filter(([, at]) => at > now)
+      try {
+        const record = points.length === 0 ? undefined : openPeerRecordNow(entry.signedPeerRecord)
+        if (record != null && record.peerId.toString() === entry.peerId && !record.peerId.equals(self)) {
+          peers.push({ ...record, signedPeerRecord: entry.signedPeerRecord, points })
+        }
+      } catch {
+        // the full read drops it, and says so
+      }
+    }
+    return peers
+  }
+
+  async #verify (namespace: string, see: (peer: CachedPeer) => void, snapshot: () => CachedRegistration[]): Promise<void> {
+    // before anything that waits: these go out within start() itself
+    for (const peer of this.#firstLook.get(namespace) ?? []) see(peer)
+    const cached = await this.#read(namespace)
+    const { clock, self, log } = this.#context
+    const now = clock.now()
+    let pruned = false
+    await eachLimited(cached, VERIFYING, async entry => {
+      const points = entry.points.filter(([, at]) => at > now)
+      let peer: CachedPeer | undefined
+      try {
+        const record = points.length === 0 ? undefined : await openPeerRecord(entry.signedPeerRecord)
+        if (record != null && record.peerId.toString() === entry.peerId && !record.peerId.equals(self)) {
+          peer = { ...record, signedPeerRecord: entry.signedPeerRecord, points }
+        }
+      } catch (err) {
+        log.error('dropped a cached registration of %s - %e', entry.peerId, err)
+      }
+      if (peer == null) pruned = true
+      else see(peer)
+    })
+    if (pruned) this.persist(namespace, snapshot)
+  }
+}
