@@ -182,7 +182,7 @@ function crowd (r: NonNullable<Results['crowd']>): string {
       `Connections between peers that nobody dialled: ${whole(r.unaskedConnections)}.` +
       (r.problems.length > 0 ? ` The peers' last failures, most common first: ${r.problems.map(x => `${x.problem} (${x.peers})`).join('; ')}.` : ''),
     '',
-    `Over time (the machine's load average was ${r.loadAverage.start} as the crowd began and ${r.loadAverage.end} as it ended):`,
+    `Over time (the machine's load average was ${r.loadAverage.start} as the crowd began and ${r.loadAverage.end} as it ended, on ${r.loadAverage.cores} cores):`,
     '',
     table(['Second', 'Connected', 'Registered', 'Point RSS', 'Point CPU so far', 'Crowd\'s longest stall'],
       r.timeline.map(m => [String(m.second), whole(m.connected), whole(m.registered), mib(m.rss), `${m.cpu.toFixed(1)} s`, ms(m.lag)]))

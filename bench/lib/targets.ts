@@ -154,10 +154,15 @@ function crowdTarget (r: NonNullable<Results['crowd']>): Target {
   if (r.walkersFound < r.walkers) why.push(`${r.walkers - r.walkersFound} of the ${r.walkers} polling peers had not found every registered peer by their own polls, a poll interval and 15 s after the crowd joined.`)
   if (r.dialled.ok < r.dialled.attempted) why.push(`${r.dialled.attempted - r.dialled.ok} dials through the relay failed: ${r.dialled.errors.join('; ')}.`)
   const problems = r.problems.map(p => `${p.problem} (${p.peers} peers)`).join('; ')
-  // libp2p closes a connection whose ping goes unanswered for 5 s or more, and a stall in the crowd's own processes does that as well as one in the point
-  const starved = !met && r.crowdMaxLag >= 5000
+  // libp2p closes a connection whose ping goes unanswered for 5 s or more: a stall in the crowd's own processes, or the
+  // point's process waiting for a core on a machine busy with other work, does that as well as the point's limits
+  const stalled = r.crowdMaxLag >= 5000
+  const busy = Math.max(r.loadAverage.start, r.loadAverage.end) >= 2 * r.loadAverage.cores
+  const starved = !met && (stalled || busy)
   const harness = starved
-    ? `The crowd's own processes stalled for up to ${(r.crowdMaxLag / 1000).toFixed(1)} s (load average ${r.loadAverage.start} to ${r.loadAverage.end}), long enough for its pings to time out and close its connections from its side: this run cannot tell the point's limits from the machine's, and a rerun on a quieter machine may land on either side. `
+    ? `${stalled ? `The crowd's own processes stalled for up to ${(r.crowdMaxLag / 1000).toFixed(1)} s. ` : ''}` +
+      `The machine's load average went from ${r.loadAverage.start} to ${r.loadAverage.end} on ${r.loadAverage.cores} cores, with the crowd and the point competing with other work: ` +
+      'pings that wait that long for a core time out and close connections whatever the point\'s limits, so this run cannot tell them from the machine\'s, and a rerun on a quieter machine may land on either side. '
     : ''
   return {
     name: `A point with default flags serves ${r.peers.toLocaleString('en-US')} browsers in one namespace`,

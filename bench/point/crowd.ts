@@ -13,7 +13,7 @@
  * sample with dials to some of the peers it found, through the point's
  * relay. Every wait is bounded; the result says how far the crowd got.
  */
-import { loadavg } from 'node:os'
+import { availableParallelism, loadavg } from 'node:os'
 import { DEFAULT_DISCOVER_INTERVAL } from '../../src/discovery/constants.ts'
 import { POINT_ARGS, startCliPoint } from '../../test/scale/cli-point.ts'
 import { Crowd, registeredIndexes } from '../../test/scale/crowd.ts'
@@ -87,8 +87,8 @@ export interface CrowdResult extends CrowdInit {
   /** The crowd's own processes: bytes resident per peer, and the longest any of their event loops stalled */
   crowdRssPerPeer: number
   crowdMaxLag: number
-  /** The machine's 1-minute load average as the crowd began and as it ended: other work competes with the crowd and the point */
-  loadAverage: { start: number, end: number }
+  /** The machine's 1-minute load average as the crowd began and as it ended, and its cores: other work competes with the crowd and the point */
+  loadAverage: { start: number, end: number, cores: number }
   /** The run's course, every 10 s from the first arrival */
   timeline: Moment[]
   /** Connections between peers that nobody dialled (libp2p's relay discovery dials peers it hears of while it lacks a reservation) */
@@ -239,7 +239,7 @@ async function measure (point: CliPoint, init: CrowdInit, created: (crowd: Crowd
   status = await crowd.status(registeredIndexes(status))
 
   return summarizeRun(init, status, {
-    loadAverage: { start: round(loadAtStart), end: round(loadavg()[0]) },
+    loadAverage: { start: round(loadAtStart), end: round(loadavg()[0]), cores: availableParallelism() },
     samples,
     processes: crowd.processes,
     walkers,
@@ -255,7 +255,7 @@ async function measure (point: CliPoint, init: CrowdInit, created: (crowd: Crowd
 }
 
 interface Phases {
-  loadAverage: { start: number, end: number }
+  loadAverage: CrowdResult['loadAverage']
   samples: Sample[]
   processes: number
   walkers: number[]
