@@ -30,7 +30,12 @@ interface Benchmark<K extends keyof Results = keyof Results> {
   name: K
   title: string
   run(): Promise<NonNullable<Results[K]>>
+  /** Milliseconds it may take, when not BENCHMARK_TIMEOUT */
+  timeout?: number
 }
+
+/** Its phases are bounded one by one (see crowd.ts); on a busy machine they add up to more than BENCHMARK_TIMEOUT */
+const CROWD_TIMEOUT = 10 * 60_000
 
 // memory first, while the heap holds nothing else; the browser last, the longest
 const benchmarks: Benchmark[] = [
@@ -38,7 +43,7 @@ const benchmarks: Benchmark[] = [
   { name: 'breakdown', title: 'where the time of a request goes', run: async () => discoverBreakdown() },
   { name: 'scale', title: 'DISCOVER against namespace size', run: async () => discoverScale() },
   { name: 'load', title: 'the point under load, memory and Redis', run: async () => pointLoad() },
-  { name: 'crowd', title: '1,000 browser-shaped peers at the point with default flags', run: async () => crowdAtPoint() },
+  { name: 'crowd', title: '1,000 browser-shaped peers at the point with default flags', run: async () => crowdAtPoint(), timeout: CROWD_TIMEOUT },
   { name: 'background', title: 'background cost of a hidden hour', run: async () => backgroundCost() },
   { name: 'bundle', title: 'bundle cost', run: async () => bundleCost() },
   { name: 'firstPeer', title: 'time to first peer in Chromium', run: async () => timeToFirstPeer() }
@@ -65,7 +70,7 @@ for (const [i, benchmark] of selected.entries()) {
   const t0 = performance.now()
   console.error(`[${i + 1}/${selected.length}] ${benchmark.title}...`)
   try {
-    (results as Record<string, unknown>)[benchmark.name] = await withTimeout(benchmark.run(), BENCHMARK_TIMEOUT, benchmark.title)
+    (results as Record<string, unknown>)[benchmark.name] = await withTimeout(benchmark.run(), benchmark.timeout ?? BENCHMARK_TIMEOUT, benchmark.title)
     console.error(`      done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
   } catch (err: any) {
     failed = true

@@ -15,22 +15,36 @@ export interface CliPoint {
   peerId: string
   /** Where browsers dial it: its WebSocket address */
   webSocket: string
+  /** Where Node peers dial it */
+  tcp: string
   usage(): ProcessUsage
+  /** What its last statistics line (every 10 s by default) counted, if it has printed one */
+  stats(): PointCounts | undefined
   stop(): Promise<void>
 }
+
+export interface PointCounts { connections: number, reservations: number }
 
 export async function startCliPoint (): Promise<CliPoint> {
   const cli = startCli(POINT_ARGS)
   try {
     const { peerId, multiaddrs } = JSON.parse(await cli.line(() => true)) as { peerId: string, multiaddrs: string[] }
     const webSocket = multiaddrs.find(ma => ma.includes('/ws/'))
+    const tcp = multiaddrs.find(ma => !ma.includes('/ws/'))
     const pid = cli.pid
-    if (webSocket == null || pid == null) throw new Error(`the point printed no WebSocket address: ${multiaddrs.join(' ')}`)
+    if (webSocket == null || tcp == null || pid == null) throw new Error(`the point printed no WebSocket or TCP address: ${multiaddrs.join(' ')}`)
     return {
       cli,
       peerId,
       webSocket,
+      tcp,
       usage: () => processUsage(pid),
+      stats: () => {
+        const line = cli.lines.findLast(l => /"event":\s*"stats"/.test(l))
+        if (line == null) return undefined
+        const { connections, reservations } = JSON.parse(line) as PointCounts
+        return { connections, reservations }
+      },
       stop: async () => { await cli.stop() }
     }
   } catch (err) {

@@ -19,7 +19,7 @@ export type WorkerRequest =
   | { type: 'roster', roster: string[] }
   | { type: 'start', interval: number }
   | { type: 'status', registered: number[] }
-  | { type: 'walk', peer: number, dials: number, timeout: number }
+  | { type: 'walk', peer: number, dials: number, timeout: number, deadline?: number }
   | { type: 'stop' }
 
 export interface PeerStatus extends PeerProgress {
@@ -126,13 +126,19 @@ async function dial (peer: BrowserPeer, target: { index: number, multiaddrs: Mul
  */
 let walking: Promise<unknown> = Promise.resolve()
 
-/** A complete walk of the namespace from one peer, then dials to `dials` of the peers it found, chosen at random */
-async function walk (local: number, dials: number, timeout: number): Promise<WalkOutcome> {
+/**
+ * A complete walk of the namespace from one peer, then dials to `dials` of
+ * the peers it found, chosen at random; each request may take `timeout` ms,
+ * and none starts after `deadline` (ms since the epoch)
+ */
+async function walk (local: number, dials: number, timeout: number, deadline = Infinity): Promise<WalkOutcome> {
   const peer = peers[local]
   const start = now()
+  if (start >= deadline) return { ms: 0, error: 'NotWalked: the walks ran out of time before its turn', found: [], dials: [] }
+  const limit = Math.max(1, Math.floor(Math.min(timeout, deadline - start)))
   let found: DiscoveredPeer[]
   try {
-    found = await peer.node.services.rendezvous.findPeers(namespace, { forceRefresh: true, signal: AbortSignal.timeout(timeout) })
+    found = await peer.node.services.rendezvous.findPeers(namespace, { forceRefresh: true, signal: AbortSignal.timeout(limit) })
   } catch (err: any) {
     return { ms: now() - start, error: `${err?.name}: ${err?.message}`, found: [], dials: [] }
   }
@@ -142,7 +148,7 @@ async function walk (local: number, dials: number, timeout: number): Promise<Wal
     .map(p => ({ index: roster.get(p.id.toString()) ?? -1, multiaddrs: p.multiaddrs.map(ma => ma.encapsulate(`/p2p/${p.id.toString()}`)) }))
     .filter(t => t.index >= 0 && t.index !== offset + local)
   const chosen = targets.map(t => ({ t, key: Math.random() })).sort((a, b) => a.key - b.key).slice(0, dials).map(({ t }) => t)
-  return { ms, found: targets.map(t => t.index), dials: await Promise.all(chosen.map(async t => dial(peer, t, timeout))) }
+  return { ms, found: targets.map(t => t.index), dials: await Promise.all(chosen.map(async t => dial(peer, t, limit))) }
 }
 
 async function handle (request: WorkerRequest): Promise<unknown> {
@@ -161,7 +167,7 @@ async function handle (request: WorkerRequest): Promise<unknown> {
     case 'status':
       return status(request.registered)
     case 'walk': {
-      const next = walking.then(async () => walk(request.peer - offset, request.dials, request.timeout))
+      const next = walking.then(async () => walk(request.peer - offset, request.dials, request.timeout, request.deadline))
       walking = next.catch(() => {})
       return next
     }

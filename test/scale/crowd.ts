@@ -161,9 +161,13 @@ export class Crowd {
     }
   }
 
-  /** A complete walk of the namespace by peer `index`, then dials through the relay to `dials` of the peers it found */
-  async walk (index: number, dials: number, timeout: number): Promise<WalkOutcome> {
-    return this.workerOf(index).ask({ type: 'walk', peer: index, dials, timeout })
+  /**
+   * A complete walk of the namespace by peer `index`, then dials through the
+   * relay to `dials` of the peers it found; each request may take `timeout`
+   * ms, and none starts after `deadline` (ms since the epoch)
+   */
+  async walk (index: number, dials: number, timeout: number, deadline?: number): Promise<WalkOutcome> {
+    return this.workerOf(index).ask({ type: 'walk', peer: index, dials, timeout, deadline })
   }
 
   /**
