@@ -26,13 +26,23 @@ export interface CliPoint {
 export interface PointCounts { connections: number, reservations: number }
 
 export async function startCliPoint (): Promise<CliPoint> {
-  const cli = startCli(POINT_ARGS)
+  // in a session of its own, the scheduler gives it a share of the cores as it would a point on a machine of its own
+  const cli = startCli(POINT_ARGS, undefined, undefined, true)
   try {
     const { peerId, multiaddrs } = JSON.parse(await cli.line(() => true)) as { peerId: string, multiaddrs: string[] }
     const webSocket = multiaddrs.find(ma => ma.includes('/ws/'))
     const tcp = multiaddrs.find(ma => !ma.includes('/ws/'))
     const pid = cli.pid
     if (webSocket == null || tcp == null || pid == null) throw new Error(`the point printed no WebSocket or TCP address: ${multiaddrs.join(' ')}`)
+    // a run that ends without stopping it (a benchmark over its time) must not leave it behind
+    const orphaned = (): void => {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // it has ended already
+      }
+    }
+    process.once('exit', orphaned)
     return {
       cli,
       peerId,
@@ -45,7 +55,10 @@ export async function startCliPoint (): Promise<CliPoint> {
         const { connections, reservations } = JSON.parse(line) as PointCounts
         return { connections, reservations }
       },
-      stop: async () => { await cli.stop() }
+      stop: async () => {
+        process.off('exit', orphaned)
+        await cli.stop()
+      }
     }
   } catch (err) {
     await cli.stop('SIGKILL')

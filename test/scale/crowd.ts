@@ -51,7 +51,9 @@ class Worker {
   constructor () {
     this.child = fork(join(import.meta.dirname, 'crowd-worker.ts'), [], {
       execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // browsers run on machines of their own: in sessions of their own, each gets a share of the cores of its own
+      detached: true
     })
     this.child.on('message', (message: { id: number, reply?: unknown, error?: string }) => {
       const waiter = this.pending.get(message.id)
