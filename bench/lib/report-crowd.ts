@@ -9,6 +9,7 @@ export function crowd (r: NonNullable<Results['crowd']>): string {
     '',
     `The point as it ships, \`${r.command}\`, in a process of its own, measured from outside (RSS and CPU from /proc). ` +
       `${whole(r.peers)} browser-shaped peers (libp2p with WebSockets and circuit relay only, listening on \`/p2p-circuit\`, running the SDK) in ${r.processes} worker processes ` +
+      '(the point and each of them in a session of its own, so that on a shared machine the scheduler gives each a share of the cores as it does any other session) ' +
       `arrive from one address, ${r.arrivalsPerSecond} a second, and join one namespace. ${r.walkers} of them list their peers (the SDK polls, with its defaults) ` +
       `and at the end walk the whole namespace, one at a time in each of their processes, and dial ${r.dials} of the peers they found, through the point's relay; the others only register, to be found. Times are milliseconds.`,
     '',

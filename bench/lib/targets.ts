@@ -144,7 +144,10 @@ function crowdTarget (r: NonNullable<Results['crowd']>): Target {
   const met = r.addressed === r.peers && r.registered === r.peers && walksOk && r.walkersFound === r.walkers && r.dialled.ok === r.dialled.attempted
   const why: string[] = []
   if (r.connected < r.started) {
-    why.push(`${r.started - r.connected} peers were not connected at the end: the point refused or dropped their connections (libp2p keeps 300 connections, admits 5 new ones a second from one host and 10 in their handshake unless told otherwise).`)
+    why.push(`${r.started - r.connected} peers were not connected at the end: the point refused their connections (over a limit) or they were closed (a ping unanswered for 5 s closes a connection, at either end).`)
+  }
+  if (r.pointPing.lost > 0) {
+    why.push(`The point left ${r.pointPing.lost} of the measuring process's pings unanswered for 10 s: it stalled, and every peer's own pings with it.`)
   }
   if (r.addressed < r.connected) {
     why.push(`${r.connected - r.addressed} connected peers never got a relay address: the point's relay turned down their reservation (circuit-relay-v2 keeps 15 unless told otherwise), or it failed once and libp2p does not ask again on the same connection.`)
