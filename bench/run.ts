@@ -21,6 +21,7 @@ import { renderReport } from './lib/report.ts'
 import { withTimeout } from './lib/stats.ts'
 import { discoverBreakdown } from './point/breakdown.ts'
 import { crowdAtPoint } from './point/crowd.ts'
+import { departureCost } from './point/departure.ts'
 import { discoverScale } from './point/discover-scale.ts'
 import { pointLoad } from './point/load.ts'
 import { memoryPerRegistration } from './point/memory.ts'
@@ -42,6 +43,7 @@ const benchmarks: Benchmark[] = [
   { name: 'memory', title: 'point memory per registration at 100k', run: async () => memoryPerRegistration() },
   { name: 'breakdown', title: 'where the time of a request goes', run: async () => discoverBreakdown() },
   { name: 'scale', title: 'DISCOVER against namespace size', run: async () => discoverScale() },
+  { name: 'departure', title: 'dropping a departed peer against store size, memory and Redis', run: async () => departureCost() },
   { name: 'load', title: 'the point under load, memory and Redis', run: async () => pointLoad() },
   { name: 'crowd', title: '1,000 browser-shaped peers at the point with default flags', run: async () => crowdAtPoint(), timeout: CROWD_TIMEOUT },
   { name: 'background', title: 'background cost of a hidden hour', run: async () => backgroundCost() },
