@@ -5,6 +5,7 @@
  * full run and printed after every run.
  */
 import { kB, ms, ratio, spreadMs, spreadRatio, spreadUs, table, us, whole } from './format.ts'
+import { crowd } from './report-crowd.ts'
 import { judge } from './targets.ts'
 import type { BenchRun, Results } from './results.ts'
 import type { KindSummary } from '../point/load-driver.ts'
@@ -251,6 +252,7 @@ export function renderReport (run: BenchRun): string {
       r.firstPeer != null ? firstPeer(r.firstPeer) : '',
       r.bundle != null ? bundle(r.bundle) : '',
       r.load != null ? load(r.load) : '',
+      r.crowd != null ? crowd(r.crowd) : '',
       r.scale != null ? scale(r.scale) : '',
       r.departure != null ? departure(r.departure) : '',
       r.memory != null ? memory(r.memory) : '',

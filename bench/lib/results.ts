@@ -3,6 +3,7 @@ import type { BackgroundResult } from '../background/background-cost.ts'
 import type { FirstPeerResult } from '../browser/first-peer.ts'
 import type { BundleResult } from '../bundle/bundle-cost.ts'
 import type { BreakdownResult } from '../point/breakdown.ts'
+import type { CrowdResult } from '../point/crowd-result.ts'
 import type { DepartureResult } from '../point/departure.ts'
 import type { ScaleResult } from '../point/discover-scale.ts'
 import type { LoadResult } from '../point/load.ts'
@@ -15,6 +16,7 @@ export interface Results {
   scale?: ScaleResult
   departure?: DepartureResult
   load?: LoadResult
+  crowd?: CrowdResult
   background?: BackgroundResult
   bundle?: BundleResult
   firstPeer?: FirstPeerResult

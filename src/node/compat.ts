@@ -21,6 +21,19 @@ if (typeof Promise.withResolvers !== 'function') {
   })
 }
 
+/**
+ * `ws` behaves as the WebSocket libp2p was written for in one more way: an
+ * error nobody listens to is dropped. `ws` is an EventEmitter, which throws
+ * such an error and ends the process: libp2p stops listening once a dial
+ * gives up, and a reset that comes later would take every node with it.
+ */
+class CompatWebSocket extends WebSocket {
+  constructor (...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args)
+    this.on('error', () => {})
+  }
+}
+
 if (typeof globalThis.WebSocket === 'undefined') {
-  Object.defineProperty(globalThis, 'WebSocket', { configurable: true, writable: true, value: WebSocket })
+  Object.defineProperty(globalThis, 'WebSocket', { configurable: true, writable: true, value: CompatWebSocket })
 }
