@@ -4,7 +4,7 @@
  */
 import type { OwnRecordInit } from './own-record.ts'
 import type { AbortOptions, ComponentLogger, DialTarget, PeerId, PrivateKey } from '@libp2p/interface'
-import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface RendezvousClientComponents {
@@ -12,6 +12,8 @@ export interface RendezvousClientComponents {
   privateKey: PrivateKey
   addressManager: AddressManager
   connectionManager: ConnectionManager
+  /** Read to tell whether we accept WebRTC through a relay (see `OwnRecord`); a libp2p node always has one */
+  registrar?: Registrar
   logger: ComponentLogger
 }
 
