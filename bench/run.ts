@@ -21,6 +21,7 @@ import { describeMachine } from './lib/machine.ts'
 import { renderReport } from './lib/report.ts'
 import { withTimeout } from './lib/stats.ts'
 import { discoverBreakdown } from './point/breakdown.ts'
+import { departureCost } from './point/departure.ts'
 import { discoverScale } from './point/discover-scale.ts'
 import { pointLoad } from './point/load.ts'
 import { memoryPerRegistration } from './point/memory.ts'
@@ -37,6 +38,7 @@ const benchmarks: Benchmark[] = [
   { name: 'memory', title: 'point memory per registration at 100k', run: async () => memoryPerRegistration() },
   { name: 'breakdown', title: 'where the time of a request goes', run: async () => discoverBreakdown() },
   { name: 'scale', title: 'DISCOVER against namespace size', run: async () => discoverScale() },
+  { name: 'departure', title: 'dropping a departed peer against store size, memory and Redis', run: async () => departureCost() },
   { name: 'load', title: 'the point under load, memory and Redis', run: async () => pointLoad() },
   { name: 'background', title: 'background cost of a hidden hour', run: async () => backgroundCost() },
   { name: 'bundle', title: 'bundle cost', run: async () => bundleCost() },

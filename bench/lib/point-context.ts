@@ -18,7 +18,7 @@ export const COOKIE_SECRET = new Uint8Array(32).fill(7)
 
 export async function requestContext (store: RegistrationStore, init: RendezvousServerInit = {}, remoteKey?: PrivateKey): Promise<RequestContext> {
   // constructing the service reads nothing from its components but the logger; it is never started
-  const { policy } = rendezvousServer(init)({ registrar: undefined as never, logger: defaultLogger() })
+  const { policy } = rendezvousServer(init)({ registrar: undefined as never, peerId: undefined as never, events: undefined as never, connectionManager: undefined as never, logger: defaultLogger() })
   return {
     remotePeer: peerIdFromPrivateKey(remoteKey ?? await generateKeyPair('Ed25519')),
     now: Date.now(),

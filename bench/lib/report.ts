@@ -161,6 +161,24 @@ function scale (r: NonNullable<Results['scale']>): string {
   ].join('\n')
 }
 
+function departure (r: NonNullable<Results['departure']>): string {
+  const sizes = r.rows.filter(row => row.store === 'memory').map(row => whole(row.registrations))
+  return [
+    '## Dropping the registrations of a peer that left, against store size',
+    '',
+    `Stores of ${sizes.join(' and ')} registrations in ${r.namespaces} namespaces, in memory and in Redis (redis-server ${r.redisVersion} on loopback); ` +
+      `each departing peer holds ${r.perPeer}, all relayed through the point, and the point drops them all in one call. ` +
+      'Baselines: another peer\'s UNREGISTER of as many registrations, timed in turns with the drops; and a walk of the whole store, 1000 registrations to a page, ' +
+      'what finding a peer\'s registrations would cost without the index by peer.',
+    '',
+    table(['Store', 'Registrations', 'Drop one peer\'s registrations', 'UNREGISTER as many (baseline)', 'Drop vs UNREGISTER', 'Walk the store'],
+      r.rows.map(row => [row.store, whole(row.registrations), spreadUs(row.drop), spreadUs(row.unregister), ratio(row.dropVsUnregister), spreadMs(row.walk)])),
+    '',
+    `Largest over smallest store, median drop: memory ${ratio(r.memoryGrowth)}, Redis ${ratio(r.redisGrowth)} ` +
+      '(the memory store keeps expiries in a heap, so any removal, an UNREGISTER\'s too, costs O(log n)).'
+  ].join('\n')
+}
+
 function memory (r: NonNullable<Results['memory']>): string {
   const b = r.bytesPerRegistration
   return [
@@ -247,6 +265,7 @@ export function renderReport (run: BenchRun): string {
       r.bundle != null ? bundle(r.bundle) : '',
       r.load != null ? load(r.load) : '',
       r.scale != null ? scale(r.scale) : '',
+      r.departure != null ? departure(r.departure) : '',
       r.memory != null ? memory(r.memory) : '',
       r.breakdown != null ? breakdown(r.breakdown) : '',
       r.background != null ? background(r.background) : ''

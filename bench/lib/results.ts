@@ -4,6 +4,7 @@ import type { ConnectTimeResult } from '../browser/connect-time.ts'
 import type { FirstPeerResult } from '../browser/first-peer.ts'
 import type { BundleResult } from '../bundle/bundle-cost.ts'
 import type { BreakdownResult } from '../point/breakdown.ts'
+import type { DepartureResult } from '../point/departure.ts'
 import type { ScaleResult } from '../point/discover-scale.ts'
 import type { LoadResult } from '../point/load.ts'
 import type { MemoryResult } from '../point/memory.ts'
@@ -13,6 +14,7 @@ export interface Results {
   memory?: MemoryResult
   breakdown?: BreakdownResult
   scale?: ScaleResult
+  departure?: DepartureResult
   load?: LoadResult
   background?: BackgroundResult
   bundle?: BundleResult

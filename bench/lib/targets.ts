@@ -3,7 +3,7 @@
  * note with what bounds it and what would move it, filled in with this run's
  * own figures, so the note stays true when the numbers change.
  */
-import { kB, ms, ratio } from './format.ts'
+import { kB, ms, ratio, us } from './format.ts'
 import type { Results } from './results.ts'
 
 export interface Target {
@@ -111,6 +111,24 @@ function scaleTarget (r: NonNullable<Results['scale']>): Target {
   }
 }
 
+function departureTarget (r: NonNullable<Results['departure']>): Target {
+  const largest = Math.max(...r.rows.map(row => row.registrations))
+  const [memory, redis] = (['memory', 'redis'] as const).map(store => r.rows.find(row => row.store === store && row.registrations === largest))
+  if (memory == null || redis == null) throw new Error('the departure benchmark has no row at its largest size')
+  const worst = Math.max(memory.dropVsUnregister, redis.dropVsUnregister)
+  return {
+    name: `Dropping a departed peer at ${largest / 1000}k registrations ≤ 1.5 × its UNREGISTER`,
+    measured: `memory ${us(memory.drop.median)}, Redis ${us(redis.drop.median)}`,
+    baseline: `${us(memory.unregister.median)}, ${us(redis.unregister.median)}`,
+    ratio: `${ratio(memory.dropVsUnregister)}, ${ratio(redis.dropVsUnregister)}`,
+    bound: '≤ 1.50×',
+    met: worst <= 1.5,
+    note: 'A drop reads the departing peer\'s own entries and removes those relayed through the point, as an UNREGISTER of all its namespaces does; ' +
+      'if it costs more, the store is reading more than that peer\'s entries. The figures are microseconds in memory and one Redis round trip, ' +
+      'so on a busy machine a rerun tells noise from cost.'
+  }
+}
+
 function hiddenDiscoverTarget (r: NonNullable<Results['background']>): Target {
   const hidden = r.rows.reduce((sum, row) => sum + row.hidden.discover, 0)
   const visible = r.rows.map(row => row.visible.discover).join(' / ')
@@ -145,6 +163,7 @@ export function judge (results: Results): Target[] {
   if (results.firstPeer != null) targets.push(warmTarget(results.firstPeer), coldTarget(results.firstPeer))
   if (results.bundle != null) targets.push(bundleTarget(results.bundle))
   if (results.scale != null) targets.push(scaleTarget(results.scale))
+  if (results.departure != null) targets.push(departureTarget(results.departure))
   if (results.background != null) targets.push(hiddenDiscoverTarget(results.background), refreshTarget(results.background))
   // a note is for what was missed or is unsettled
   return targets.map(t => t.met && t.unsettled !== true ? { ...t, note: undefined } : t)

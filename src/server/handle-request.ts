@@ -3,12 +3,14 @@ import { namespaceByteLength, namespaceProblem } from '../protocol/namespace.ts'
 import { discoverError, discoverOk, discoverSubscribeError, registerError, registerOk } from '../protocol/messages.ts'
 import { peerInfoOfVerifiedRecord } from '../protocol/peer-info.ts'
 import { openPeerRecord } from '../protocol/peer-record.ts'
+import { soleRelay } from './relay-path.ts'
 import { second } from '../constants.ts'
 import type { Cookies } from './cookies.ts'
 import type { RegistrationStore, StoredRegistration } from './store/registration-store.ts'
 import type { Message, Request, SubscribeRequest, WireRegistration } from '../protocol/messages.ts'
 import type { Schema } from '../protocol/peer-info.ts'
 import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The limits a point enforces, all resolved to numbers */
 export interface PointPolicy {
@@ -59,7 +61,7 @@ interface CheckedRecord {
   bytes: Uint8Array
   seq: bigint
   unsigned: boolean
-  addresses: number
+  multiaddrs: Multiaddr[]
 }
 
 /** The record a REGISTER carries, checked, or the answer that refuses it */
@@ -75,7 +77,7 @@ async function checkRecord (request: Extract<Request, { type: 'REGISTER' }>, { r
     case 'peer-info':
       // the connection authenticates the sender; a PeerInfo can only ever speak for it
       if (!record.peer.id.equals(remotePeer)) return registerError('E_NOT_AUTHORIZED', `the peer info is of ${record.peer.id}, not of the registering peer`)
-      return { bytes: record.bytes, seq: 0n, unsigned: true, addresses: record.peer.multiaddrs.length }
+      return { bytes: record.bytes, seq: 0n, unsigned: true, multiaddrs: record.peer.multiaddrs }
     case 'envelope': {
       let verified
       try {
@@ -87,7 +89,7 @@ async function checkRecord (request: Extract<Request, { type: 'REGISTER' }>, { r
       if (!verified.peerId.equals(remotePeer)) {
         return registerError('E_NOT_AUTHORIZED', `the record is of ${verified.peerId}, not of the registering peer`)
       }
-      return { bytes: signedPeerRecord, seq: verified.seq, unsigned: false, addresses: verified.multiaddrs.length }
+      return { bytes: signedPeerRecord, seq: verified.seq, unsigned: false, multiaddrs: verified.multiaddrs }
     }
   }
 }
@@ -100,7 +102,7 @@ async function handleRegister (request: Extract<Request, { type: 'REGISTER' }>, 
   const record = await checkRecord(request, context)
   if (!('bytes' in record)) return record
   const what = record.unsigned ? 'peer info' : 'record'
-  if (record.addresses === 0 && !policy.allowEmptyAddresses) {
+  if (record.multiaddrs.length === 0 && !policy.allowEmptyAddresses) {
     return registerError('E_INVALID_SIGNED_PEER_RECORD', `the ${what} has no addresses`)
   }
 
@@ -115,7 +117,8 @@ async function handleRegister (request: Extract<Request, { type: 'REGISTER' }>, 
     signedPeerRecord: record.bytes,
     ...(record.unsigned ? { unsigned: true } : {}),
     seq: record.seq,
-    expiresAt: now + ttl * second
+    expiresAt: now + ttl * second,
+    relayedVia: soleRelay(record.multiaddrs)
   }, { maxPerPeer: policy.maxRegistrationsPerPeer, maxTotal: policy.maxRegistrations }, now)
 
   if (outcome.ok) return registerOk(ttl)

@@ -55,8 +55,7 @@ export class IdentifyWait {
   }
 
   stop (): void {
-    const { registrar } = this.components
-    if (!this.watching || registrar == null || !registrar.getProtocols().some(protocol => IDENTIFY_PROTOCOL.test(protocol))) return
+    if (!this.watching) return
     this.components.events?.removeEventListener('connection:open', this.onOpen)
     this.components.events?.removeEventListener('peer:identify', this.onIdentify)
     for (const end of [...this.ends.values()]) end()

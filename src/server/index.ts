@@ -4,7 +4,8 @@
  * A spec-complete libp2p rendezvous point (`/rendezvous/1.0.0`) as a js-libp2p
  * service. It validates every registration's signed peer record, enforces TTL,
  * namespace and per-peer limits, pages DISCOVER results with stateless cookies
- * and drops expired registrations; storage sits behind `RegistrationStore`.
+ * and drops expired registrations, and those of peers that left when nothing
+ * but its own relay could reach them; storage sits behind `RegistrationStore`.
  *
  * @example
  *

@@ -4,14 +4,16 @@ import { DEFAULT_MAX_REGISTRATIONS, DEFAULT_MIN_TTL, DEFAULT_REQUEST_TIMEOUT, DE
 import { discoverError, parseRequest, parseSubscribeRequest, registerError } from '../protocol/messages.ts'
 import { rendezvousStream } from '../protocol/stream.ts'
 import { Cookies } from './cookies.ts'
+import { Departures } from './departures.ts'
 import { Dialects } from './dialects.ts'
 import { handleRequest } from './handle-request.ts'
 import { memoryStore } from './store/memory-store.ts'
+import type { DeparturesComponents } from './departures.ts'
 import type { PointPolicy } from './handle-request.ts'
 import type { RegistrationStore } from './store/registration-store.ts'
 import type { Message, Request, SubscribeRequest } from '../protocol/messages.ts'
 import type { Schema } from '../protocol/peer-info.ts'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 
 export interface RendezvousServerInit {
@@ -51,8 +53,13 @@ export interface RendezvousServerInit {
    */
   servePeerInfoClients?: boolean
   /**
-   * Remove a peer's registrations when its last connection to the point closes and its record holds only
-   * addresses through this point's relay (nobody can reach it any more). @default true
+   * Drop a peer's registrations as soon as its last connection to this
+   * point closes, when every address in its record is a relay path through
+   * this point (a browser's, typically): nobody can reach it any more. A
+   * registration with any other address stays until it expires or is
+   * unregistered. With a shared store, only the point the peer was connected
+   * to drops, and only what is relayed through that point.
+   * @default true
    */
   dropOnDisconnect?: boolean
   /** Key for cookie MACs; points that share a store must share it too. @default the store's `cookieSecret`, else 32 random bytes */
@@ -73,12 +80,11 @@ export interface ServedRequest {
   peer: PeerId
 }
 
-export interface RendezvousServerComponents {
+export interface RendezvousServerComponents extends DeparturesComponents {
   registrar: Registrar
   logger: ComponentLogger
   /** With `events`, where the point learns which peers run py-libp2p (see dialects.ts) */
   peerStore?: PeerStore
-  events?: TypedEventTarget<Libp2pEvents>
 }
 
 /** A rendezvous point, running inside a libp2p node */
@@ -106,6 +112,7 @@ export class RendezvousPoint implements RendezvousServer {
   private readonly maxMessageSize: number
   private readonly maxInboundStreams: number
   private readonly gcInterval: number
+  private readonly departures?: Departures
   private gcTimer?: ReturnType<typeof setInterval>
   private started = false
 
@@ -123,6 +130,7 @@ export class RendezvousPoint implements RendezvousServer {
     this.maxMessageSize = init.maxMessageSize ?? MAX_REQUEST_SIZE
     this.maxInboundStreams = init.maxInboundStreams ?? 8
     this.gcInterval = init.gcInterval ?? minute
+    if (init.dropOnDisconnect !== false) this.departures = new Departures(components, this.store, this.now, this.log)
   }
 
   isStarted (): boolean {
@@ -142,13 +150,24 @@ export class RendezvousPoint implements RendezvousServer {
     // a sweep timer alone must not keep a Node process alive
     if (typeof this.gcTimer === 'object') this.gcTimer.unref?.()
     this.dialects.start()
+    this.departures?.start()
     this.started = true
+  }
+
+  /**
+   * The node closes every connection when it stops; those are not peers
+   * leaving, and a point that stops leaves their registrations to expire, as
+   * one that crashes does
+   */
+  beforeStop (): void {
+    this.departures?.stop()
   }
 
   async stop (): Promise<void> {
     if (!this.started) return
     clearInterval(this.gcTimer)
     this.dialects.stop()
+    this.departures?.stop()
     for (const protocol of this.protocols) {
       await this.components.registrar.unhandle(protocol)
     }
@@ -190,6 +209,7 @@ export class RendezvousPoint implements RendezvousServer {
   private async respond (request: Request | SubscribeRequest, connection: Connection, schema: Schema, log: Logger): Promise<Message | undefined> {
     try {
       this.onRequest?.({ type: request.type, namespace: request.namespace, peer: connection.remotePeer })
+      if (request.type === 'REGISTER') await this.departures?.settled(connection.remotePeer)
       const response = await handleRequest(request, {
         remotePeer: connection.remotePeer,
         now: this.now(),
@@ -198,6 +218,7 @@ export class RendezvousPoint implements RendezvousServer {
         policy: this.policy,
         schema
       })
+      if (request.type === 'REGISTER') this.departures?.registered(connection)
       if (request.type === 'REGISTER' && request.record?.kind === 'peer-info' && response?.registerResponse?.status === 'OK') {
         this.log('registered %p in %s with an unsigned PeerInfo: its addresses are its own word, not signed', connection.remotePeer, request.namespace)
       }

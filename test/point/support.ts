@@ -20,7 +20,9 @@ import { createLibp2p } from 'libp2p'
 import { createRendezvousPoint } from '../../src/server/index.ts'
 import { body, fieldValue, varintField } from '../fixtures/wire.ts'
 import type { RendezvousPointInit, RendezvousPointNode } from '../../src/server/index.ts'
-import type { Libp2p } from '@libp2p/interface'
+import type { Identify } from '@libp2p/identify'
+import type { Libp2p, ServiceMap } from '@libp2p/interface'
+import type { ServiceFactoryMap } from 'libp2p'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Socket } from 'node:net'
 
@@ -73,15 +75,16 @@ function isRelayed (address: Multiaddr): boolean {
 
 /**
  * A node shaped like a browser tab's: it cannot listen, so it dials the
- * point and waits for a relay reservation there, its only address.
+ * point and waits for a relay reservation there, its only address. It runs
+ * identify, and whatever `services` add (a rendezvous client, say).
  */
-export async function browserShaped (point: Multiaddr): Promise<Libp2p> {
-  const node = await createLibp2p({
+export async function browserShaped<S extends ServiceMap = Record<never, never>> (point: Multiaddr, services?: ServiceFactoryMap<S>): Promise<Libp2p<S>> {
+  const node = await createLibp2p<S & { identify: Identify }>({
     addresses: { listen: ['/p2p-circuit'] },
     transports: [webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify() }
+    services: { ...services, identify: identify() } as ServiceFactoryMap<S & { identify: Identify }>
   })
   nodes.push(node)
   const relayed = new Promise<void>(resolve => {

@@ -189,6 +189,40 @@ describe('RedisRegistrationStore: cost', () => {
     expect(await calls(client, 'zrangebyscore')).toBe(1)
     expect(await calls(client, 'mget')).toBe(1)
   })
+
+  it('unregisters by relay reading only the departing peer\'s own entries, however full the store', async () => {
+    const store = await open()
+    const client = await redis.client()
+    for (let i = 0; i < 600; i++) await store.register({ ...registration(`peer-${i}`, `ns-${i % 7}`), relayedVia: 'relay-1' }, ROOMY, T0)
+    for (const namespace of ['one', 'two', 'three']) await store.register({ ...registration('leaving', namespace), relayedVia: 'relay-1' }, ROOMY, T0)
+
+    await client.config('RESETSTAT')
+    expect(await store.unregisterRelayed('leaving', 'relay-1', T0)).toBe(3)
+    // one read of the peer's hash; nothing that walks a sorted set or the key space
+    expect(await calls(client, 'hgetall')).toBe(1)
+    for (const walk of ['zrange', 'zrangebyscore', 'zscan', 'scan', 'keys', 'hscan']) expect(await calls(client, walk), walk).toBe(0)
+    expect((await store.discover(undefined, 0n, 1000, T0)).registrations).toHaveLength(600)
+  })
+})
+
+describe('RedisRegistrationStore: registrations written before the relay was kept', () => {
+  it('reads them as not relayed: discovered as before, left alone by a departure, removed by UNREGISTER', async () => {
+    const store = await open()
+    const client = await redis.client()
+    await store.register({ ...registration('older', 'chat'), relayedVia: 'relay-1' }, ROOMY, T0)
+    // the value as points wrote it before: cursor|seq|expiresAt|record id, without the relay's mark
+    const key = `{${store.fleet}}:peer:older`
+    const value = String(await client.hget(key, 'chat'))
+    expect(value).toMatch(/\|r=relay-1$/)
+    await client.hset(key, 'chat', value.replace(/\|r=relay-1$/, ''))
+    expect(String(await client.hget(key, 'chat')).split('|')).toHaveLength(4)
+
+    const [found] = (await store.discover('chat', 0n, 10, T0)).registrations
+    expect([found.peerId, found.relayedVia]).toEqual(['older', undefined])
+    expect(await store.unregisterRelayed('older', 'relay-1', T0)).toBe(0)
+    expect(await store.unregister('older', 'chat', T0)).toBe(1)
+    expect((await store.discover('chat', 0n, 10, T0)).registrations).toEqual([])
+  })
 })
 
 describe('RedisRegistrationStore: expiry in Redis itself', () => {

@@ -26,17 +26,20 @@ interface RegistrationOptions {
   now?: number
   /** A pre-2020 PeerInfo registration */
   unsigned?: boolean
+  /** The relay every address of the record goes through */
+  relayedVia?: string
 }
 
 /** A registration with record bytes unique to this call (binary, with 0x00 and 0xff, as real records are) */
-function registration (peerId: string, namespace: string, { seq = 1n, ttl = 10 * MINUTE, now = T0, unsigned = false }: RegistrationOptions = {}): NewRegistration {
+function registration (peerId: string, namespace: string, { seq = 1n, ttl = 10 * MINUTE, now = T0, unsigned = false, relayedVia }: RegistrationOptions = {}): NewRegistration {
   const label = encoder.encode(`${peerId}/${namespace}/${++records}`)
   return {
     peerId,
     namespace,
     signedPeerRecord: new Uint8Array([0x00, 0xff, ...label, 0x0a]),
     ...(unsigned ? { unsigned: true, seq: 0n } : { seq }),
-    expiresAt: now + ttl
+    expiresAt: now + ttl,
+    ...(relayedVia != null ? { relayedVia } : {})
   }
 }
 
@@ -64,6 +67,11 @@ export function describeRegistrationStore (name: string, open: () => Promise<Sto
 
     async function everything (namespace?: string, now = T0): Promise<StoredRegistration[]> {
       return (await store.discover(namespace, 0n, 100_000, now)).registrations
+    }
+
+    async function unregisterRelayed (peerId: string, relay: string): Promise<number> {
+      if (store.unregisterRelayed == null) throw new Error(`${name} cannot unregister by relay`)
+      return store.unregisterRelayed(peerId, relay, T0)
     }
 
     it('returns what it registered: the record bytes, seq and expiry as given, and a cursor', async () => {
@@ -365,6 +373,55 @@ export function describeRegistrationStore (name: string, open: () => Promise<Sto
       await register(registration('c', 'green', { ttl: MINUTE }))
       expect(await store.namespaceStats(T0)).toEqual(new Map([['red', 2], ['blue', 1], ['green', 1]]))
       expect(await store.namespaceStats(T0 + MINUTE)).toEqual(new Map([['red', 2]]))
+    })
+
+    it('keeps the relay a registration goes through and returns it; none when there is none', async () => {
+      await register(registration('peer-a', 'chat', { relayedVia: 'relay-1' }))
+      await register(registration('peer-b', 'chat'))
+      const found = await everything('chat')
+      expect(found.map(r => [r.peerId, r.relayedVia])).toEqual([['peer-a', 'relay-1'], ['peer-b', undefined]])
+    })
+
+    it('keeps both marks of an unsigned registration through a relay', async () => {
+      await register(registration('peer-a', 'chat', { unsigned: true, relayedVia: 'relay-1' }))
+      const [found] = (await store.discover('chat', 0n, 10, T0)).registrations
+      expect([found.unsigned, found.relayedVia]).toEqual([true, 'relay-1'])
+      expect((await store.discover('chat', 0n, 10, T0, { signedOnly: true })).registrations).toEqual([])
+      expect(await unregisterRelayed('peer-a', 'relay-1')).toBe(1)
+    })
+
+    it('unregisters by relay only the peer\'s registrations through that relay, and says how many went', async () => {
+      await register(registration('peer-a', 'red', { relayedVia: 'relay-1' }))
+      await register(registration('peer-a', 'blue', { relayedVia: 'relay-1' }))
+      await register(registration('peer-a', 'green', { relayedVia: 'relay-2' }))
+      await register(registration('peer-a', 'plain'))
+      await register(registration('peer-b', 'red', { relayedVia: 'relay-1' }))
+
+      expect(await unregisterRelayed('peer-a', 'relay-1')).toBe(2)
+      expect(summary(await everything()).sort()).toEqual(['green:peer-a', 'plain:peer-a', 'red:peer-b'])
+      expect(await store.namespaceStats(T0)).toEqual(new Map([['green', 1], ['plain', 1], ['red', 1]]))
+      expect(await unregisterRelayed('peer-a', 'relay-1')).toBe(0)
+      expect(await unregisterRelayed('peer-c', 'relay-1')).toBe(0)
+      expect(await unregisterRelayed('peer-a', '')).toBe(0)
+      expect(await everything()).toHaveLength(3)
+    })
+
+    it('spares what the peer registered since through another relay or with an address of its own, and frees the limits of what went', async () => {
+      const limits = { maxPerPeer: 3, maxTotal: 3 }
+      await register(registration('peer-a', 'moved', { relayedVia: 'relay-1' }), limits)
+      await register(registration('peer-a', 'direct', { relayedVia: 'relay-1' }), limits)
+      await register(registration('peer-a', 'stayed', { relayedVia: 'relay-1' }), limits)
+      await register(registration('peer-a', 'moved', { seq: 2n, relayedVia: 'relay-2' }), limits)
+      await register(registration('peer-a', 'direct', { seq: 2n }), limits)
+      expect(await register(registration('peer-b', 'chat'), limits)).toEqual({ ok: false, reason: 'total-limit' })
+
+      expect(await unregisterRelayed('peer-a', 'relay-1')).toBe(1)
+      expect((await everything()).map(r => [r.namespace, r.relayedVia]).sort()).toEqual([['direct', undefined], ['moved', 'relay-2']])
+      expect(await register(registration('peer-b', 'chat'), limits)).toEqual({ ok: true })
+      // back through the first relay: that one goes with the next departure from it
+      await register(registration('peer-a', 'moved', { seq: 3n, relayedVia: 'relay-1' }), limits)
+      expect(await unregisterRelayed('peer-a', 'relay-1')).toBe(1)
+      expect(summary(await everything()).sort()).toEqual(['chat:peer-b', 'direct:peer-a'])
     })
   })
 }

@@ -186,6 +186,14 @@ export class MemoryRegistrationStore implements RegistrationStore {
     return doomed.length
   }
 
+  async unregisterRelayed (peerId: string, relay: string, _now?: number): Promise<number> {
+    const namespaces = this.byPeer.get(peerId)
+    if (namespaces == null) return 0
+    const doomed = [...namespaces.values()].filter(entry => entry.relayedVia === relay)
+    doomed.forEach(entry => { this.remove(entry) })
+    return doomed.length
+  }
+
   async discover (namespace: string | undefined, after: bigint, limit: number, now: number, options: DiscoverOptions = {}): Promise<DiscoverPage> {
     const log = namespace == null ? this.all : this.byNamespace.get(namespace)
     const registrations = log?.page(after, limit, now, options.signedOnly) ?? []

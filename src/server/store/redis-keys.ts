@@ -17,7 +17,8 @@ import { InvalidParametersError } from '@libp2p/interface'
  * - `exp`: sorted set, score expiresAt, member `<peer>\n<namespace>`
  * - `ns:<namespace>`: sorted set, score cursor, member `<peer>`
  * - `peer:<peer>`: hash, field namespace, value `<cursor>|<seq>|<expiresAt>|<record id>`, then `|u`
- *   when the registration is unsigned (a PeerInfo, whose record key holds the encoded PeerInfo)
+ *   when the registration is unsigned (a PeerInfo, whose record key holds the encoded PeerInfo), and
+ *   `|r=<relay>` when every address of the record goes through that relay
  *
  * Record keys: `{fleet:<hash of namespace>}:rec:<record id>`, the record's bytes.
  *

@@ -22,10 +22,16 @@ local exp_key = base .. 'exp'
 -- namespace and record id of every registration removed, for the caller to unlink the records
 local gone = {}
 
--- a peer hash value: cursor|seq|expiresAt|record id, and |u after it for an unsigned registration
+-- a peer hash value: cursor|seq|expiresAt|record id, then marks: |u for an unsigned registration,
+-- |r=<relay> for one whose every address goes through that relay. Values without marks read as neither.
 local function decode (value)
-  local cursor, seq, expires, id, mark = string.match(value, '^(%d+)|(%d+)|([^|]+)|(%x+)|?(%a*)$')
-  return { cursor = cursor, seq = seq, expires = tonumber(expires), expires_text = expires, id = id, unsigned = mark == 'u' }
+  local cursor, seq, expires, id, marks = string.match(value, '^(%d+)|(%d+)|([^|]+)|(%x+)(.*)$')
+  local entry = { cursor = cursor, seq = seq, expires = tonumber(expires), expires_text = expires, id = id, unsigned = false, relay = '' }
+  for mark in string.gmatch(marks, '|([^|]*)') do
+    if mark == 'u' then entry.unsigned = true
+    elseif string.sub(mark, 1, 2) == 'r=' then entry.relay = string.sub(mark, 3) end
+  end
+  return entry
 end
 
 -- peer ids hold no newline, so the first one separates peer from namespace
@@ -64,7 +70,8 @@ end
 
 /**
  * KEYS: cursor, all, exp, ns:<namespace>, peer:<peer>
- * ARGV: base, peer, namespace, seq, expiresAt, now, maxPerPeer, maxTotal, record id, ttl ms, '1' when unsigned
+ * ARGV: base, peer, namespace, seq, expiresAt, now, maxPerPeer, maxTotal, record id, ttl ms, '1' when unsigned,
+ * relay ('' for none)
  * Returns: status ('ok' | 'stale-record' | 'peer-limit' | 'total-limit'), the new cursor or the current
  * seq or '', then namespace/record id pairs of registrations it removed.
  */
@@ -110,7 +117,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 local cursor = string.format('%.0f', redis.call('INCR', KEYS[1]))
 
-redis.call('HSET', KEYS[5], ns, cursor .. '|' .. seq .. '|' .. expires .. '|' .. id .. (ARGV[11] == '1' and '|u' or ''))
+redis.call('HSET', KEYS[5], ns, cursor .. '|' .. seq .. '|' .. expires .. '|' .. id .. (ARGV[11] == '1' and '|u' or '') .. (ARGV[12] ~= '' and '|r=' .. ARGV[12] or ''))
 redis.call('ZADD', KEYS[4], cursor, peer)
 local member = peer .. '\\n' .. ns
 redis.call('ZADD', KEYS[2], cursor, member)
@@ -126,14 +133,19 @@ return reply('ok', cursor)
 
 /**
  * KEYS: peer:<peer>, all, exp
- * ARGV: base, peer, 'one' | 'all', namespace
+ * ARGV: base, peer, 'one' | 'all' | 'relayed', namespace (for 'one') or relay (for 'relayed')
  * Returns: namespace/record id pairs of the registrations removed.
+ * 'relayed' removes those whose relay is ARGV[4]: what the peer registered since through another relay, or
+ * with an address of its own, stays, whenever it happened.
  */
 const UNREGISTER = `
 local peer = ARGV[2]
-if ARGV[3] == 'all' then
+if ARGV[3] == 'all' or ARGV[3] == 'relayed' then
   local fields = redis.call('HGETALL', KEYS[1])
-  for i = 1, #fields, 2 do remove(peer, fields[i], decode(fields[i + 1]).id) end
+  for i = 1, #fields, 2 do
+    local entry = decode(fields[i + 1])
+    if ARGV[3] == 'all' or entry.relay == ARGV[4] then remove(peer, fields[i], entry.id) end
+  end
 else
   local value = redis.call('HGET', KEYS[1], ARGV[4])
   if value then remove(peer, ARGV[4], decode(value).id) end
@@ -144,9 +156,9 @@ return gone
 /**
  * KEYS: the cursor order to read, ns:<namespace> or all
  * ARGV: base, after, limit, now, namespace ('' when KEYS[1] is all), '1' to leave out unsigned registrations
- * Returns: peer, namespace, cursor, seq, expiresAt, record id, '1' when unsigned else ''; seven per
- * registration, in cursor order. Reads in batches of `limit` from the cursor order, so a page costs
- * O(log n + page) plus the expired (or left out) entries it steps over, never the size of the namespace.
+ * Returns: peer, namespace, cursor, seq, expiresAt, record id, '1' when unsigned else '', relay ('' for none);
+ * eight per registration, in cursor order. Reads in batches of `limit` from the cursor order, so a page
+ * costs O(log n + page) plus the expired (or left out) entries it steps over, never the size of the namespace.
  */
 const DISCOVER = `
 local limit, now = tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -171,6 +183,7 @@ while found < limit do
         out[#out + 1] = entry.expires_text
         out[#out + 1] = entry.id
         out[#out + 1] = entry.unsigned and '1' or ''
+        out[#out + 1] = entry.relay
         found = found + 1
         if found == limit then return out end
       end

@@ -49,6 +49,7 @@ interface IndexEntry {
   expiresAt: number
   id: string
   unsigned: boolean
+  relayedVia?: string
 }
 
 const PRUNE_BATCH = 500
@@ -158,7 +159,7 @@ export class RedisRegistrationStore implements RegistrationStore {
   }
 
   async register (registration: NewRegistration, limits: RegistrationLimits, now: number): Promise<RegisterOutcome> {
-    const { peerId, namespace, signedPeerRecord, seq, expiresAt, unsigned } = registration
+    const { peerId, namespace, signedPeerRecord, seq, expiresAt, unsigned, relayedVia } = registration
     const keys = this.keys
     const id = Buffer.from(randomBytes(8)).toString('hex')
     // relative to Redis's clock: points' clocks (and tests' `now`) need not agree with it
@@ -172,7 +173,7 @@ export class RedisRegistrationStore implements RegistrationStore {
       const reply = await this.client.rendezvousRegister(
         keys.cursor, keys.all, keys.expiry, keys.namespace(namespace), keys.peer(peerId),
         keys.base, peerId, namespace, seq.toString(), String(expiresAt), String(now),
-        limits.maxPerPeer, limits.maxTotal, id, ttl, unsigned === true ? '1' : ''
+        limits.maxPerPeer, limits.maxTotal, id, ttl, unsigned === true ? '1' : '', relayedVia ?? ''
       )
       const [status, detail] = reply
       const gone = pairs(reply.slice(2))
@@ -189,11 +190,21 @@ export class RedisRegistrationStore implements RegistrationStore {
   }
 
   async unregister (peerId: string, namespace: string | undefined, _now?: number): Promise<number> {
+    return this.remove(peerId, namespace == null ? 'all' : 'one', namespace ?? '')
+  }
+
+  async unregisterRelayed (peerId: string, relay: string, _now?: number): Promise<number> {
+    // the script keeps an empty relay for "none", which no relay is
+    return relay === '' ? 0 : this.remove(peerId, 'relayed', relay)
+  }
+
+  /** Run the unregister script: every registration of the peer, one, or those through one relay */
+  private async remove (peerId: string, which: 'all' | 'one' | 'relayed', argument: string): Promise<number> {
     const keys = this.keys
     return this.call(async () => {
       const reply = await this.client.rendezvousUnregister(
         keys.peer(peerId), keys.all, keys.expiry,
-        keys.base, peerId, namespace == null ? 'all' : 'one', namespace ?? ''
+        keys.base, peerId, which, argument
       )
       const gone = pairs(reply)
       await this.unlink(gone)
@@ -210,7 +221,7 @@ export class RedisRegistrationStore implements RegistrationStore {
         options.signedOnly === true ? '1' : ''
       )
       const entries: IndexEntry[] = []
-      for (let i = 0; i + 6 < reply.length; i += 7) {
+      for (let i = 0; i + 7 < reply.length; i += 8) {
         entries.push({
           peerId: reply[i],
           namespace: reply[i + 1],
@@ -218,7 +229,8 @@ export class RedisRegistrationStore implements RegistrationStore {
           seq: BigInt(reply[i + 3]),
           expiresAt: Number(reply[i + 4]),
           id: reply[i + 5],
-          unsigned: reply[i + 6] === '1'
+          unsigned: reply[i + 6] === '1',
+          relayedVia: reply[i + 7] === '' ? undefined : reply[i + 7]
         })
       }
       const records = await this.fetchRecords(entries)
@@ -235,7 +247,8 @@ export class RedisRegistrationStore implements RegistrationStore {
           ...(entry.unsigned ? { unsigned: true } : {}),
           seq: entry.seq,
           expiresAt: entry.expiresAt,
-          cursor: entry.cursor
+          cursor: entry.cursor,
+          ...(entry.relayedVia != null ? { relayedVia: entry.relayedVia } : {})
         })
       })
       // past every entry read, returned or not: what vanished will not come back below its cursor

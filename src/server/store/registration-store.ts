@@ -26,6 +26,12 @@ export interface StoredRegistration {
   expiresAt: number
   /** Position in registration order; assigned by the store */
   cursor: bigint
+  /**
+   * The peer id of the relay every address of the record goes through, when
+   * they all go through one: the peer is reachable only while it is
+   * connected there. Absent when the record can be dialled any other way.
+   */
+  relayedVia?: string
 }
 
 export type NewRegistration = Omit<StoredRegistration, 'cursor'>
@@ -67,6 +73,14 @@ export interface RegistrationStore {
   register(registration: NewRegistration, limits: RegistrationLimits, now: number): Promise<RegisterOutcome>
   /** Remove the peer's registration in `namespace`, or in every namespace when it is undefined; resolves with how many went */
   unregister(peerId: string, namespace: string | undefined, now: number): Promise<number>
+  /**
+   * Remove, atomically, the peer's registrations whose `relayedVia` is
+   * `relay`, and no others: the point `relay` calls it once the peer's last
+   * connection to it has closed. Costs O(the peer's registrations). A store
+   * without it keeps such registrations until they expire. Resolves with how
+   * many went.
+   */
+  unregisterRelayed?(peerId: string, relay: string, now: number): Promise<number>
   /** Unexpired registrations with a cursor above `after`, in cursor order, in `namespace` or in all when it is undefined */
   discover(namespace: string | undefined, after: bigint, limit: number, now: number, options?: DiscoverOptions): Promise<DiscoverPage>
   /** Unexpired registrations per namespace */

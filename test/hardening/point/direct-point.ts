@@ -11,11 +11,13 @@ import { defaultLogger } from '@libp2p/logger'
 import { AbstractStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { Message } from '../../../src/protocol/messages.ts'
+import { RENDEZVOUS_PROTOCOL } from '../../../src/constants.ts'
 import { RendezvousPoint } from '../../../src/server/rendezvous-server.ts'
 import { MemoryRegistrationStore } from '../../../src/server/store/memory-store.ts'
+import { nodelessParts, openConnection } from '../../fixtures/nodeless.ts'
 import { varint } from '../../fixtures/wire.ts'
 import type { RendezvousServerInit } from '../../../src/server/rendezvous-server.ts'
-import type { AbortOptions, Connection, PeerId, StreamHandler } from '@libp2p/interface'
+import type { AbortOptions, PeerId, StreamHandler } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import type { SendResult } from '@libp2p/utils'
 
@@ -108,16 +110,17 @@ export async function directPoint (init: RendezvousServerInit = {}): Promise<Dir
     async handle (_protocol: string, registered: StreamHandler) {
       handler = registered
     },
-    async unhandle () { handler = undefined }
+    async unhandle () { handler = undefined },
+    getProtocols () { return handler == null ? [] : [RENDEZVOUS_PROTOCOL] }
   } as unknown as Registrar
   const store = (init.store as MemoryRegistrationStore | undefined) ?? new MemoryRegistrationStore()
-  const server = new RendezvousPoint({ registrar, logger: defaultLogger() }, { ...init, store })
+  const server = new RendezvousPoint({ ...await nodelessParts(), registrar, logger: defaultLogger() }, { ...init, store })
   await server.start()
 
   const open = (remotePeer: PeerId): { stream: PointEnd, done: Promise<void> } => {
     if (handler == null) throw new Error('the point is not started')
     const stream = new PointEnd()
-    const done = Promise.resolve(handler(stream, { remotePeer } as unknown as Connection))
+    const done = Promise.resolve(handler(stream, openConnection(remotePeer)))
     return { stream, done }
   }
 
