@@ -32,8 +32,8 @@
  * })
  * ```
  */
-export { rendezvousClient } from './client/index.ts'
-export type { DiscoverAllOptions, DiscoverOptions, DiscoverResult, RegisterOptions, Registration, RendezvousClient, RendezvousClientComponents, RendezvousClientInit } from './client/index.ts'
+export { peerInfoSchema, rendezvousClient } from './client/index.ts'
+export type { DiscoverAllOptions, DiscoverOptions, DiscoverResult, PeerInfoSchema, RegisterOptions, Registration, RendezvousClient, RendezvousClientComponents, RendezvousClientInit } from './client/index.ts'
 export * from './errors.ts'
 export { DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_TTL, RENDEZVOUS_PROTOCOL } from './constants.ts'
 export { rendezvousDiscovery, memoryCache, idbCache, systemClock, alwaysVisible, documentVisibility, AllPointsFailedError } from './discovery/index.ts'

@@ -7,7 +7,7 @@
  */
 import { CODE_P2P } from '@multiformats/multiaddr'
 import { DEFAULT_REFRESH_RATIO, DEFAULT_REQUEST_TIMEOUT, second } from '../constants.ts'
-import { rendezvousClient } from '../index.ts'
+import { peerInfoSchema, rendezvousClient } from '../index.ts'
 import { createNode } from './node.ts'
 import { CliError, describeError } from './output.ts'
 import { sleep } from './shutdown.ts'
@@ -36,7 +36,8 @@ function requestSignal (shutdown: AbortSignal): AbortSignal {
 
 export async function runClient (options: ClientOptions, output: Output, signal: AbortSignal): Promise<void> {
   const { namespace } = options
-  const node = await createNode(options.listen, { rendezvous: rendezvousClient() })
+  // points of the pre-2020 schema (py-libp2p's own) too: their peers are printed, marked unsigned
+  const node = await createNode(options.listen, { rendezvous: rendezvousClient({ uncertifiedPeers: peerInfoSchema() }) })
   try {
     const self = node.peerId.toString()
     const listening = node.getMultiaddrs().map(String)
@@ -164,12 +165,14 @@ class NamespaceWatch {
   private show (registration: Registration): void {
     const peerId = registration.peerId.toString()
     const multiaddrs = registration.multiaddrs.map(ma => withPeerId(ma, peerId).toString())
-    const key = multiaddrs.join(' ')
+    const { certified } = registration
+    const key = `${multiaddrs.join(' ')}${certified ? '' : ' unsigned'}`
     const known = this.seen.get(peerId)
     if (known === key) return
     this.seen.set(peerId, key)
     const isSelf = peerId === this.self
     const label = isSelf ? 'Found self' : known == null ? 'Found peer' : 'Peer has new addresses'
-    this.output.event('peer', { peerId, multiaddrs, self: isSelf }, [`${label}: ${peerId}`, ...multiaddrs.map(ma => `  ${ma}`)])
+    const mark = certified ? '' : ' (uncertified: an unsigned PeerInfo)'
+    this.output.event('peer', { peerId, multiaddrs, self: isSelf, certified }, [`${label}: ${peerId}${mark}`, ...multiaddrs.map(ma => `  ${ma}`)])
   }
 }

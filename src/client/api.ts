@@ -3,7 +3,10 @@
  * and the interface its factory hands out.
  */
 import type { OwnRecordInit } from './own-record.ts'
-import type { AbortOptions, ComponentLogger, DialTarget, PeerId, PrivateKey } from '@libp2p/interface'
+import type { VerifiedPage, VerifyOptions } from './verify.ts'
+import type { Message, WireRegistration } from '../protocol/messages.ts'
+import type { Schema } from '../protocol/peer-info.ts'
+import type { AbortOptions, ComponentLogger, DialTarget, Logger, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -30,6 +33,45 @@ export interface RequestsInit {
    * points ignore an UNREGISTER without it. @default false
    */
   legacyUnregisterId?: boolean
+  /**
+   * Speak the pre-2020 schema with the points that do (py-libp2p, berty's
+   * go): pass `peerInfoSchema()`. We then register there with an unsigned
+   * PeerInfo, and the PeerInfo registrations points return come back as
+   * registrations with `certified: false`: their id and addresses are only
+   * the point's word. Without it such registrations are dropped (and
+   * counted), and such points refuse our REGISTER.
+   * @default undefined: signed records only
+   */
+  uncertifiedPeers?: PeerInfoSchema
+}
+
+/**
+ * The pre-2020 schema as a client speaks it, made by `peerInfoSchema()`.
+ * Nothing else reaches that module, so an app that does not opt in carries
+ * none of it; this is all the client and the discovery service know of it.
+ */
+export interface PeerInfoSchema {
+  /** The schema for one client (one `Requests`), with its own memory of which points speak it */
+  client(log: Logger): PeerInfoClient
+  /** A registration the cache kept as uncertified, read again: the PeerInfo of `peerId` it holds, or undefined */
+  readCached(peerId: string, bytes: Uint8Array): PeerInfo | undefined
+}
+
+/** Send one REGISTER to the point, in `schema`; resolves with the TTL it granted, if it said */
+export type RegisterSender = (message: Message, schema?: Schema) => Promise<number | undefined>
+
+/** The pre-2020 schema for one client: which points speak it, and what it sends and reads there */
+export interface PeerInfoClient {
+  /** Whether `point` is known to speak the pre-2020 schema (an UNREGISTER there needs our id) */
+  speaks(point: DialTarget): boolean
+  /**
+   * REGISTER `record` (our signed record) at `point` through `send`: as a
+   * PeerInfo where the point is known to speak the pre-2020 schema, else as
+   * it is, and again as a PeerInfo when the answer shows the point does
+   */
+  register(point: DialTarget, namespace: string, record: Uint8Array, ttl: number | undefined, send: RegisterSender): Promise<number | undefined>
+  /** `verifyPage`, with PeerInfo entries taken as uncertified registrations instead of failing */
+  verifyPage(entries: WireRegistration[], options: VerifyOptions): Promise<VerifiedPage>
 }
 
 export interface RendezvousClientInit extends RequestsInit, Omit<OwnRecordInit, 'now'> {
@@ -37,18 +79,24 @@ export interface RendezvousClientInit extends RequestsInit, Omit<OwnRecordInit, 
   now?(): number
 }
 
-/** A verified registration from a DISCOVER response */
+/** A registration from a DISCOVER response: a verified signed record, or (with `uncertifiedPeers`) a PeerInfo */
 export interface Registration {
   namespace: string
   peerId: PeerId
-  /** From the signed record, so certified by the peer itself */
+  /** From the signed record, so certified by the peer itself; when not `certified`, the point's word only */
   multiaddrs: Multiaddr[]
   /** Seconds the registration has left, as the point said (clamped to 72 h) */
   ttl: number
-  /** The record's sequence number; only comparable between records of one peer */
+  /** The record's sequence number; only comparable between records of one peer. `0n` when not `certified` (a PeerInfo has none) */
   seq: bigint
-  /** The envelope exactly as the point returned it */
+  /** The envelope exactly as the point returned it; when not `certified`, the PeerInfo it returned instead */
   signedPeerRecord: Uint8Array
+  /**
+   * `true`: from a signed peer record that verified, signed by the peer itself.
+   * `false`: from an unsigned PeerInfo a point of the pre-2020 schema returned
+   * (only with `uncertifiedPeers`): anyone could have made it up
+   */
+  certified: boolean
 }
 
 export interface RegisterOptions extends AbortOptions {
@@ -64,13 +112,17 @@ export interface DiscoverOptions extends AbortOptions {
 }
 
 export interface DiscoverResult {
-  /** One per peer and namespace: the newest record of it on the page that verifies */
+  /**
+   * One per peer and namespace: the newest record of it on the page that
+   * verifies; with `uncertifiedPeers`, else its first PeerInfo
+   */
   registrations: Registration[]
   /** Ask with this next time to get only registrations this one did not hold */
   cookie?: Uint8Array
   /**
    * Entries the point returned that were left out: records that failed
-   * verification, and older records of a peer the page holds a newer one of
+   * verification (PeerInfos too, without `uncertifiedPeers`), malformed
+   * PeerInfos, and older records of a peer the page holds a newer one of
    */
   dropped: number
 }

@@ -30,7 +30,8 @@ import { checkRuntime } from '../runtime.ts'
 import { RendezvousClientService } from './rendezvous-client.ts'
 import type { RendezvousClient, RendezvousClientComponents, RendezvousClientInit } from './api.ts'
 
-export type { DiscoverAllOptions, DiscoverOptions, DiscoverResult, RegisterOptions, Registration, RendezvousClient, RendezvousClientComponents, RendezvousClientInit, RequestsInit } from './api.ts'
+export type { DiscoverAllOptions, DiscoverOptions, DiscoverResult, PeerInfoClient, PeerInfoSchema, RegisterOptions, Registration, RendezvousClient, RendezvousClientComponents, RendezvousClientInit, RequestsInit } from './api.ts'
+export { peerInfoSchema } from './peer-info-schema.ts'
 
 /** A low-level rendezvous client service: one request per call, to the point you name */
 export function rendezvousClient (init: RendezvousClientInit = {}): (components: RendezvousClientComponents) => RendezvousClient {

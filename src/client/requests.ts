@@ -1,10 +1,10 @@
 import { AbortError } from '@libp2p/interface'
 import { DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL, MAX_RESPONSE_SIZE, RENDEZVOUS_PROTOCOL } from '../constants.ts'
 import { NoResponseError } from '../errors.ts'
-import { discoverRequest, parseDiscoverResponse, parseRegisterResponse, registerRequest, unregisterRequest } from '../protocol/messages.ts'
+import { discoverRequest, isPeerInfoRefusal, parseDiscoverResponse, parseRegisterResponse, registerRequest, unregisterRequest } from '../protocol/messages.ts'
 import { rendezvousStream } from '../protocol/stream.ts'
 import { clampTtl, verifyPage } from './verify.ts'
-import type { DiscoverOptions, DiscoverResult, Registration, RendezvousClientComponents, RequestsInit } from './api.ts'
+import type { DiscoverOptions, DiscoverResult, PeerInfoClient, RegisterSender, Registration, RendezvousClientComponents, RequestsInit } from './api.ts'
 import type { Message } from '../protocol/messages.ts'
 import type { AbortOptions, DialTarget, Logger, Stream } from '@libp2p/interface'
 
@@ -26,7 +26,10 @@ export function checkSignal (signal?: AbortSignal): void {
  * at most one answer and closes it, which every implementation understands
  * (rust and nim serve one request per stream). Answers are decoded here and
  * every record in them verified before anything above sees it. Our own record
- * comes from the caller, which owns it.
+ * comes from the caller, which owns it. With `uncertifiedPeers`, this is also
+ * where each point's schema is remembered (see `PeerInfoClient`), so the
+ * client's calls (the command line's `--refresh`) and the discovery
+ * service's refreshes and retries all send what the point reads.
  */
 export class Requests {
   readonly #components: RequestsComponents
@@ -35,6 +38,7 @@ export class Requests {
   readonly #timeout: number
   readonly #maxMessageSize: number
   readonly #legacyUnregisterId: boolean
+  readonly #peerInfo?: PeerInfoClient
 
   constructor (components: RequestsComponents, init: RequestsInit = {}) {
     this.#components = components
@@ -43,19 +47,25 @@ export class Requests {
     this.#timeout = init.timeout ?? DEFAULT_REQUEST_TIMEOUT
     this.#maxMessageSize = init.maxMessageSize ?? MAX_RESPONSE_SIZE
     this.#legacyUnregisterId = init.legacyUnregisterId ?? false
+    this.#peerInfo = init.uncertifiedPeers?.client(this.#log)
   }
 
   /** REGISTER `record` in `namespace`; resolves with the TTL granted, in seconds */
   async register (point: DialTarget, namespace: string, record: Uint8Array, options: { ttl?: number, signal?: AbortSignal } = {}): Promise<number> {
-    const response = await this.#request(point, registerRequest(namespace, record, options.ttl), this.#signal(options))
-    const granted = parseRegisterResponse(response) ?? options.ttl ?? DEFAULT_TTL
+    const signal = this.#signal(options)
+    const send: RegisterSender = async (message, schema) => parseRegisterResponse(await this.#request(point, message, signal), schema)
+    const granted = await (this.#peerInfo?.register(point, namespace, record, options.ttl, send) ?? send(registerRequest(namespace, record, options.ttl)).catch(err => {
+      // py's refusal names no option: this line is where a user learns the way to such points
+      if (isPeerInfoRefusal(err)) this.#log.error('%s refused our record as points of the pre-2020 schema (py-libp2p) do; uncertifiedPeers: peerInfoSchema() registers there', point)
+      throw err
+    })) ?? options.ttl ?? DEFAULT_TTL
     this.#log('registered in %s at %s for %ds', namespace, point, granted)
     return clampTtl(granted)
   }
 
   /** UNREGISTER, then wait until the point closed its end (see `RendezvousClient.unregister`) */
   async unregister (point: DialTarget, namespace: string, options: AbortOptions = {}): Promise<void> {
-    const legacyId = this.#legacyUnregisterId ? this.#components.peerId.toMultihash().bytes : undefined
+    const legacyId = this.#legacyUnregisterId || this.#peerInfo?.speaks(point) === true ? this.#components.peerId.toMultihash().bytes : undefined
     await this.#request(point, unregisterRequest(namespace, legacyId), this.#signal(options), false)
     this.#log('unregistered from %s at %s', namespace, point)
   }
@@ -73,7 +83,8 @@ export class Requests {
     const wanted = entries.filter(entry => namespace == null || namespace === '' || entry.namespace === namespace)
     if (wanted.length < entries.length) this.#log.error('%s returned registrations of other namespaces than %s', point, namespace)
 
-    const verified = await verifyPage(wanted, {
+    // PeerInfos (with `uncertifiedPeers`) come out of it unsigned; without it they fail verification
+    const verified = await (this.#peerInfo?.verifyPage ?? verifyPage)(wanted, {
       signal,
       onRegistration: options.onRegistration,
       onInvalid: err => { this.#log.error('dropped a registration from %s - %e', point, err) }

@@ -83,7 +83,8 @@ export async function verifyPage (entries: WireRegistration[], options: VerifyOp
           multiaddrs: record.multiaddrs,
           ttl: clampTtl(entry.ttl ?? DEFAULT_TTL),
           seq: record.seq,
-          signedPeerRecord: entry.signedPeerRecord
+          signedPeerRecord: entry.signedPeerRecord,
+          certified: true
         }
         dropped += candidates.length - tried - 1
         chosen.push({ registration, index })

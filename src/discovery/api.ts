@@ -3,7 +3,7 @@
  * share: its options, events and methods, the peers, registrations and points
  * it reports, and what it takes from outside (a cache, a clock, a page).
  */
-import type { DiscoverAllOptions, DiscoverOptions, RegisterOptions, RendezvousClientComponents } from '../client/api.ts'
+import type { DiscoverAllOptions, DiscoverOptions, PeerInfoSchema, RegisterOptions, RendezvousClientComponents } from '../client/api.ts'
 import type { AbortOptions, Libp2pEvents, PeerDiscoveryEvents, PeerDiscoveryProvider, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -117,6 +117,17 @@ export interface RendezvousDiscoveryInit {
    * @default false
    */
   legacyUnregisterId?: boolean
+  /**
+   * Also find peers through points of the pre-2020 schema (py-libp2p, berty's
+   * go), which hold unsigned PeerInfos instead of signed records: pass
+   * `peerInfoSchema()`. Their peers are then emitted with `certified: false`
+   * (their id and addresses are only the point's word), never in place of a
+   * signed record of the same peer, and cached with that mark; we register
+   * at such points with a PeerInfo too. Without it, their registrations are
+   * dropped and they refuse our REGISTER (`NotAuthorizedError` from py).
+   * @default undefined: signed records only
+   */
+  uncertifiedPeers?: PeerInfoSchema
   /**
    * Where discovered registrations and our record's sequence number are
    * kept between page loads. `false` keeps nothing.
@@ -233,14 +244,21 @@ export type PeerSource = 'cache' | 'network'
 /** A peer registered in a namespace, as far as we know now */
 export interface DiscoveredPeer {
   id: PeerId
-  /** From the peer's own signed record */
+  /** From the peer's own signed record; when not `certified`, the point's word only */
   multiaddrs: Multiaddr[]
+  /**
+   * `true`: from a signed record the peer made. `false` (only with
+   * `uncertifiedPeers`): from an unsigned PeerInfo that a point of the
+   * pre-2020 schema returned, which anyone could have made up; a signed
+   * record of the peer, when one arrives, takes its place
+   */
+  certified: boolean
   namespace: string
   /** Milliseconds since the epoch when its last registration we know of lapses */
   expiresAt: number
   /** `cache` until a point has confirmed it since start-up */
   source: PeerSource
-  /** The sequence number of its record */
+  /** The sequence number of its record; `0n` when not `certified` */
   seq: bigint
   /** Peer ids of the points that hold its registration */
   points: string[]
@@ -308,8 +326,10 @@ export interface PointState {
 export interface CachedRegistration {
   /** The registered peer, as a string */
   peerId: string
-  /** The signed peer record envelope, verified again on load */
+  /** The signed peer record envelope, verified again on load; when `certified` is false, the PeerInfo */
   signedPeerRecord: Uint8Array
+  /** `false` for an unsigned PeerInfo, read again on load only with `uncertifiedPeers`. @default true */
+  certified?: boolean
   /** Milliseconds since the epoch after which no point holds the registration any more */
   expiresAt: number
   /** `[point peer id, expiresAt]` for every point that returned it */

@@ -41,6 +41,7 @@ function optional<T> (name: string, value: T | undefined, is: (value: T) => bool
 
 const isFunction = (value: unknown): boolean => typeof value === 'function'
 const isBoolean = (value: unknown): boolean => typeof value === 'boolean'
+const isPeerInfoSchema = (value: any): boolean => typeof value?.client === 'function' && typeof value.readCached === 'function'
 
 export function checkNamespace (namespace: unknown): asserts namespace is string {
   if (typeof namespace !== 'string') fail(`A namespace must be a string, got ${typeof namespace}`)
@@ -110,7 +111,8 @@ export function resolveSettings (init: RendezvousDiscoveryInit): Settings {
     requests: {
       protocol: protocols(init.protocol),
       timeout,
-      legacyUnregisterId: optional('legacyUnregisterId', init.legacyUnregisterId, isBoolean, 'true or false')
+      legacyUnregisterId: optional('legacyUnregisterId', init.legacyUnregisterId, isBoolean, 'true or false'),
+      uncertifiedPeers: optional('uncertifiedPeers', init.uncertifiedPeers, isPeerInfoSchema, 'peerInfoSchema()')
     },
     cache: cacheOf(init.cache),
     clock: clockOf(init.clock),

@@ -16,10 +16,12 @@ import { noise } from '@libp2p/noise'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createStore, get } from 'idb-keyval'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import { idbCache, rendezvousDiscovery, systemClock } from '../../src/index.ts'
+import { idbCache, peerInfoSchema, rendezvousDiscovery, systemClock } from '../../src/index.ts'
+import { encodePeerInfo } from '../../src/protocol/peer-info.ts'
 import type { DiscoveredPeer, PeerViewUpdate, RegistrationState, RendezvousDiscovery, RendezvousDiscoveryInit } from '../../src/index.ts'
 import type { ComponentLogger, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 
@@ -257,6 +259,39 @@ describe('in Chromium', () => {
     window.dispatchEvent(new PageTransitionEvent('pageshow', { persisted: true }))
     await again
     expect(await peersIn()).toEqual([a.peerId.toString()])
+  })
+
+  it('keeps an unsigned PeerInfo\'s mark in IndexedDB: a reload with uncertifiedPeers shows it from the cache, marked; one without never shows it', async () => {
+    // what a visit with uncertifiedPeers leaves after finding a peer at a py point, written by the cache
+    // itself (no py point can serve a browser here: py listens on TCP only)
+    const seeded = async (ns: string): Promise<{ key: PrivateKey, py: PeerId }> => {
+      const key = await generateKeyPair('Ed25519')
+      const py = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+      const pyPoint = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+      const expiresAt = Date.now() + hour
+      const peerInfo = encodePeerInfo({ id: py, multiaddrs: [multiaddr(`/ip4/192.0.2.1/tcp/4100/p2p/${py}`)] })
+      await idbCache()(peerIdFromPrivateKey(key)).saveRegistrations(ns, [{ peerId: py.toString(), signedPeerRecord: peerInfo, certified: false, expiresAt, points: [[pyPoint, expiresAt]] }])
+      return { key, py }
+    }
+
+    const opted = namespace('uncertified')
+    const first = await seeded(opted)
+    const node = await browserNode({ namespaces: [opted], uncertifiedPeers: peerInfoSchema() }, { privateKey: first.key })
+    const shown = new Promise<DiscoveredPeer>(resolve => {
+      node.services.rendezvous.addEventListener('peer:update', (evt) => { if (evt.detail.peer.id.equals(first.py)) resolve(evt.detail.peer) })
+    })
+    await node.start()
+    expect(await shown).toMatchObject({ certified: false, source: 'cache', seq: 0n })
+
+    const strict = namespace('strict')
+    const second = await seeded(strict)
+    const other = await browserNode({ namespaces: [strict] }, { privateKey: second.key })
+    const updates: PeerViewUpdate[] = []
+    other.services.rendezvous.addEventListener('peer:update', (evt) => { updates.push(evt.detail) })
+    await other.start()
+    // a complete walk at the point, which never held the py peer: whatever shows now came from the cache
+    expect(await other.services.rendezvous.findPeers(strict, { forceRefresh: true })).toEqual([])
+    expect(updates).toEqual([])
   })
 
   it('when IndexedDB refuses writes (quota exceeded), logs once and works from memory', async () => {

@@ -55,6 +55,7 @@ describe('peer view', () => {
       multiaddrs: [multiaddr('/ip4/192.0.2.1/tcp/1')],
       seq: 1n,
       signedPeerRecord: new Uint8Array([1]),
+      certified: true,
       source: 'network',
       points: [['p1', 10_000]],
       ...overrides
@@ -74,6 +75,26 @@ describe('peer view', () => {
     expect(newer.peer.expiresAt).toBe(20_000)
     // a second later is the same registration read again
     expect(view.upsert('ns', { ...first, seq: 6n, points: [['p1', 10_500]] }).change).toBe('unchanged')
+  })
+
+  it('of a signed record and a PeerInfo of one peer, the signed one wins whatever their ages; of two PeerInfos, the one registered last, without flipping back', async () => {
+    const view = new PeerView()
+    const unsigned = await sighting({ certified: false, seq: 0n, points: [['py1', 50_000]] })
+    expect(view.upsert('ns', unsigned).change).toBe('added')
+    // another py point holds an older PeerInfo (it lapses sooner) with other addresses: it does not take over
+    const older = { ...unsigned, multiaddrs: [multiaddr('/ip4/192.0.2.2/tcp/2')], points: [['py2', 20_000]] as Array<[string, number]> }
+    expect(view.upsert('ns', older).change).toBe('refreshed')
+    // one registered later, with other addresses, does
+    const later = { ...unsigned, multiaddrs: [multiaddr('/ip4/192.0.2.3/tcp/3')], points: [['py2', 90_000]] as Array<[string, number]> }
+    expect(view.upsert('ns', later).peer.multiaddrs.map(String)).toEqual(['/ip4/192.0.2.3/tcp/3'])
+    expect(view.upsert('ns', unsigned).change).toBe('unchanged')
+
+    // a signed record, however old, replaces it; no PeerInfo replaces the signed record
+    const signed = { ...unsigned, certified: true, seq: 1n, multiaddrs: [multiaddr('/ip4/192.0.2.9/tcp/9')], points: [['ours', 10_000]] as Array<[string, number]> }
+    const replaced = view.upsert('ns', signed)
+    expect([replaced.change, replaced.peer.certified, replaced.peer.multiaddrs.map(String)]).toEqual(['updated', true, ['/ip4/192.0.2.9/tcp/9']])
+    const after = view.upsert('ns', { ...later, points: [['py2', 200_000]] })
+    expect([after.peer.certified, after.peer.seq, after.peer.multiaddrs.map(String)]).toEqual([true, 1n, ['/ip4/192.0.2.9/tcp/9']])
   })
 
   it('a peer leaves when every point that held it has lapsed, or no longer returns it', async () => {
@@ -96,7 +117,7 @@ describe('peer view shares', () => {
   it('each point brings in at most its share of peers; a peer that leaves frees its place, and peers already in stay updatable', async () => {
     const view = new PeerView(2)
     const sighting = async (point: string): Promise<Sighting> => ({
-      id: await peerId(), multiaddrs: [], seq: 1n, signedPeerRecord: new Uint8Array([1]), source: 'network', points: [[point, 10_000]]
+      id: await peerId(), multiaddrs: [], seq: 1n, signedPeerRecord: new Uint8Array([1]), certified: true, source: 'network', points: [[point, 10_000]]
     })
     const [a1, a2, a3] = [await sighting('a'), await sighting('a'), await sighting('a')]
     expect([view.upsert('ns', a1).change, view.upsert('ns', a2).change, view.upsert('ns', a3).change]).toEqual(['added', 'added', 'full'])

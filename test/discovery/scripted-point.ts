@@ -2,8 +2,9 @@
  * A rendezvous point that behaves like other implementations do, for interop
  * tests: it speaks the wire format through our codec but answers the way
  * proto3 encoders (berty, py, canvas), capping points (canvas), cookie-less
- * points (go on an empty page) or silent points (rust on a request it will
- * not serve) answer. It keeps registrations in a plain list, in arrival order.
+ * points (go on an empty page), silent points (rust on a request it will
+ * not serve) or points of the pre-2020 schema (py) answer. It keeps
+ * registrations in a plain list, in arrival order.
  */
 import { Message } from '../../src/pb/rendezvous.ts'
 import { parseRequest } from '../../src/protocol/messages.ts'
@@ -23,6 +24,8 @@ export interface Quirks {
   silentOnRegister?: boolean
   /** Answer E_INVALID_NAMESPACE to a DISCOVER of a namespace nobody is registered in, as nim does */
   unknownNamespaceError?: boolean
+  /** Read REGISTER field 2 as a PeerInfo, as py does: refuse a signed record as py refuses it, keep a PeerInfo */
+  peerInfo?: boolean
 }
 
 interface Entry { namespace: string, peerId: string, signedPeerRecord: Uint8Array, ttl: number }
@@ -50,6 +53,14 @@ export class ScriptedPoint {
 
     if (request.type === 'REGISTER') {
       if (this.quirks.silentOnRegister === true) {
+        await stream.close()
+        return
+      }
+      if (this.quirks.peerInfo === true && request.record?.kind !== 'peer-info') {
+        await messages.write({
+          type: Message.MessageType.REGISTER_RESPONSE,
+          registerResponse: { status: Message.ResponseStatus.E_NOT_AUTHORIZED, statusText: 'Peer can only register itself' }
+        })
         await stream.close()
         return
       }

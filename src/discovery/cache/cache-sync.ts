@@ -7,9 +7,10 @@ import type { Context } from '../context.ts'
 import type { VerifiedPeerRecord } from '../../protocol/peer-record.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
-/** A cached peer whose record verified again, with the points that still hold its registration */
+/** A cached peer whose record verified again (or, uncertified, read again), with the points that still hold its registration */
 export interface CachedPeer extends VerifiedPeerRecord {
   signedPeerRecord: Uint8Array
+  certified: boolean
   /** `[point peer id, expiresAt]`, none lapsed */
   points: Array<[string, number]>
 }
@@ -172,15 +173,21 @@ export class CacheSync {
     for (const entry of entries.sort((a, b) => b.expiresAt - a.expiresAt).slice(0, FIRST_LOOK)) {
       const points = entry.points.filter(([, at]) => at > now)
       try {
-        const record = points.length === 0 ? undefined : openPeerRecordNow(entry.signedPeerRecord)
+        const record = points.length === 0 ? undefined : entry.certified === false ? this.#unsigned(entry) : openPeerRecordNow(entry.signedPeerRecord)
         if (record != null && record.peerId.toString() === entry.peerId && !record.peerId.equals(self)) {
-          peers.push({ ...record, signedPeerRecord: entry.signedPeerRecord, points })
+          peers.push({ ...record, signedPeerRecord: entry.signedPeerRecord, certified: entry.certified !== false, points })
         }
       } catch {
         // the full read drops it, and says so
       }
     }
     return peers
+  }
+
+  /** A cached PeerInfo read again: only with `uncertifiedPeers`, since only that brings uncertified peers into the view */
+  #unsigned (entry: CachedRegistration): VerifiedPeerRecord | undefined {
+    const peer = this.#context.settings.requests.uncertifiedPeers?.readCached(entry.peerId, entry.signedPeerRecord)
+    return peer == null ? undefined : { peerId: peer.id, multiaddrs: peer.multiaddrs, seq: 0n }
   }
 
   async #verify (namespace: string, see: (peer: CachedPeer) => void, snapshot: () => CachedRegistration[]): Promise<void> {
@@ -194,9 +201,9 @@ export class CacheSync {
       const points = entry.points.filter(([, at]) => at > now)
       let peer: CachedPeer | undefined
       try {
-        const record = points.length === 0 ? undefined : await openPeerRecord(entry.signedPeerRecord)
+        const record = points.length === 0 ? undefined : entry.certified === false ? this.#unsigned(entry) : await openPeerRecord(entry.signedPeerRecord)
         if (record != null && record.peerId.toString() === entry.peerId && !record.peerId.equals(self)) {
-          peer = { ...record, signedPeerRecord: entry.signedPeerRecord, points }
+          peer = { ...record, signedPeerRecord: entry.signedPeerRecord, certified: entry.certified !== false, points }
         }
       } catch (err) {
         log.error('dropped a cached registration of %s - %e', entry.peerId, err)

@@ -16,6 +16,7 @@ export function copyRegistrations (registrations: CachedRegistration[]): CachedR
   return registrations.map(r => ({
     peerId: r.peerId,
     signedPeerRecord: ownBytes(r.signedPeerRecord),
+    ...(r.certified === false ? { certified: false } : {}),
     expiresAt: r.expiresAt,
     points: r.points.map(([point, expiresAt]) => [point, expiresAt])
   }))
@@ -31,6 +32,7 @@ export function sanitizeRegistrations (value: unknown): CachedRegistration[] {
     entry != null &&
     typeof entry.peerId === 'string' &&
     entry.signedPeerRecord instanceof Uint8Array &&
+    (entry.certified === undefined || typeof entry.certified === 'boolean') &&
     typeof entry.expiresAt === 'number' &&
     Array.isArray(entry.points) &&
     entry.points.every((p: unknown) => Array.isArray(p) && typeof p[0] === 'string' && typeof p[1] === 'number')

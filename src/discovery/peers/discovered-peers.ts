@@ -35,7 +35,7 @@ export class DiscoveredPeers {
   /** Read the cached peers of `namespace` into the view, once; each is told as soon as its record verifies */
   async load (namespace: string): Promise<void> {
     await this.#cache.load(namespace, peer => {
-      this.see(namespace, { id: peer.peerId, multiaddrs: peer.multiaddrs, seq: peer.seq, signedPeerRecord: peer.signedPeerRecord, source: 'cache', points: peer.points })
+      this.see(namespace, { id: peer.peerId, multiaddrs: peer.multiaddrs, seq: peer.seq, signedPeerRecord: peer.signedPeerRecord, certified: peer.certified, source: 'cache', points: peer.points })
     }, this.#snapshot(namespace))
   }
 

@@ -2,12 +2,13 @@ import type { CachedRegistration, DiscoveredPeer, PeerSource } from '../api.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** A verified registration about to enter the view */
+/** A verified registration (or, with `uncertifiedPeers`, a PeerInfo) about to enter the view */
 export interface Sighting {
   id: PeerId
   multiaddrs: Multiaddr[]
   seq: bigint
   signedPeerRecord: Uint8Array
+  certified: boolean
   source: PeerSource
   /** `[point peer id, expiresAt]` */
   points: Array<[string, number]>
@@ -27,6 +28,7 @@ interface Entry {
   multiaddrs: Multiaddr[]
   seq: bigint
   signedPeerRecord: Uint8Array
+  certified: boolean
   source: PeerSource
   points: Map<string, number>
   /** The point whose sighting brought the peer into the view; it counts against that point's share */
@@ -42,10 +44,35 @@ function expiresAt (entry: Entry): number {
   return latest
 }
 
+/** A record of a peer as the view and a round hold it: enough to tell which of two to keep */
+export interface Held {
+  certified: boolean
+  seq: bigint
+  multiaddrs: Multiaddr[]
+  /** Milliseconds since the epoch: the latest lapse of any point's registration of it */
+  expiresAt: number
+}
+
+/**
+ * Whether `next` takes the place of `current` (two records of one peer): a
+ * signed record beats an unsigned PeerInfo whatever their ages, and is never
+ * replaced by one; of two signed records the higher sequence number wins. A
+ * PeerInfo has no sequence number, so of two the one registered last wins,
+ * as far as expiries tell (a point that still holds an older one must not
+ * flip the view back at every poll), and only when it says something else.
+ */
+export function replaces (next: Held, current: Held): boolean {
+  if (next.certified !== current.certified) return next.certified
+  if (next.certified) return next.seq > current.seq
+  return next.expiresAt + EXPIRY_TOLERANCE >= current.expiresAt &&
+    next.multiaddrs.map(String).join(' ') !== current.multiaddrs.map(String).join(' ')
+}
+
 function toPeer (namespace: string, entry: Entry): DiscoveredPeer {
   return {
     id: entry.id,
     multiaddrs: entry.multiaddrs,
+    certified: entry.certified,
     namespace,
     expiresAt: expiresAt(entry),
     source: entry.source,
@@ -91,6 +118,7 @@ export class PeerView {
         multiaddrs: sighting.multiaddrs,
         seq: sighting.seq,
         signedPeerRecord: sighting.signedPeerRecord,
+        certified: sighting.certified,
         source: sighting.source,
         points: new Map(sighting.points),
         addedBy: sighting.points[0]?.[0] ?? ''
@@ -105,12 +133,14 @@ export class PeerView {
     }
 
     const previous = toPeer(namespace, entry)
+    const seen = { ...sighting, expiresAt: Math.max(...sighting.points.map(([, at]) => at)) }
     let change: ViewChange = 'unchanged'
 
-    if (sighting.seq > entry.seq) {
+    if (replaces(seen, previous)) {
       entry.seq = sighting.seq
       entry.multiaddrs = sighting.multiaddrs
       entry.signedPeerRecord = sighting.signedPeerRecord
+      entry.certified = sighting.certified
       change = 'updated'
     }
     // a point still holding an older record still holds a registration of the peer
@@ -123,7 +153,8 @@ export class PeerView {
         entry.points.set(point, at)
       }
     }
-    if (sighting.source === 'network' && entry.source !== 'network' && sighting.seq >= entry.seq) {
+    // the record the view now holds is the one a point just returned, or one no older
+    if (sighting.source === 'network' && entry.source !== 'network' && (change === 'updated' || !replaces(previous, seen))) {
       entry.source = 'network'
       if (change === 'unchanged') change = 'refreshed'
     }
@@ -209,6 +240,7 @@ export class PeerView {
     return [...this.#namespaces.get(namespace)?.values() ?? []].map(entry => ({
       peerId: entry.id.toString(),
       signedPeerRecord: entry.signedPeerRecord,
+      ...(entry.certified ? {} : { certified: false }),
       expiresAt: expiresAt(entry),
       points: [...entry.points]
     }))

@@ -219,6 +219,7 @@ export class Poller {
           multiaddrs: registration.multiaddrs,
           seq: registration.seq,
           signedPeerRecord: registration.signedPeerRecord,
+          certified: registration.certified,
           source: 'network',
           points: [[point.key, clock.now() + registration.ttl * 1000]]
         })

@@ -1,3 +1,4 @@
+import { replaces } from './peer-view.ts'
 import type { Sighting } from './peer-view.ts'
 import type { DiscoveredPeer } from '../api.ts'
 
@@ -5,6 +6,7 @@ function toPeer (namespace: string, sighting: Sighting): DiscoveredPeer {
   return {
     id: sighting.id,
     multiaddrs: sighting.multiaddrs,
+    certified: sighting.certified,
     namespace,
     expiresAt: Math.max(...sighting.points.map(([, at]) => at)),
     source: sighting.source,
@@ -28,7 +30,7 @@ export class Round {
     this.namespace = namespace
   }
 
-  /** Merge a sighting from one point; resolves the peer when it is new to the round or its record newer, else undefined */
+  /** Merge a sighting from one point; resolves the peer when it is new to the round or its record wins (see `replaces`), else undefined */
   add (sighting: Sighting): DiscoveredPeer | undefined {
     const key = sighting.id.toString()
     const known = this.#peers.get(key)
@@ -36,11 +38,13 @@ export class Round {
       this.#peers.set(key, { ...sighting, points: [...sighting.points] })
       return toPeer(this.namespace, sighting)
     }
+    const replaced = replaces(toPeer(this.namespace, sighting), toPeer(this.namespace, known))
     known.points.push(...sighting.points)
-    if (sighting.seq <= known.seq) return undefined
+    if (!replaced) return undefined
     known.seq = sighting.seq
     known.multiaddrs = sighting.multiaddrs
     known.signedPeerRecord = sighting.signedPeerRecord
+    known.certified = sighting.certified
     return toPeer(this.namespace, known)
   }
 
