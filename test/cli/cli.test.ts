@@ -3,7 +3,10 @@
  * loopback, random ports. Nothing here waits on a clock; every wait ends on
  * a line of output or an exit, bounded by the test timeout.
  */
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { noise } from '@libp2p/noise'
@@ -72,6 +75,23 @@ describe('libp2p-rendezvous --mode server', () => {
     const text = cli.lines.join('\n')
     expect(text).toMatch(new RegExp(`Rendezvous server listening on:\n/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/\\S+\n/ip4/127\\.0\\.0\\.1/tcp/\\d+/ws/p2p/\\S+\n/ip4/127\\.0\\.0\\.1/udp/\\d+/webrtc-direct/certhash/\\S+\nAnnounced to peers as:\n${announced}/p2p/`))
     expect(text).toContain(`--address ${announced}/p2p/`)
+  })
+
+  it('given --key-file and --webrtc-port, a restarted point prints the same WebRTC-direct address, certhash and all', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'rendezvous-cli-webrtc-'))
+    try {
+      const keyFile = join(directory, 'point.key')
+      const webRTCDirect = (multiaddrs: string[]): string | undefined => multiaddrs.find(ma => ma.includes('/webrtc-direct/certhash/'))
+      const first = await startPoint(['--key-file', keyFile])
+      const address = webRTCDirect(first.multiaddrs) ?? ''
+      const port = /\/udp\/(\d+)\//.exec(address)?.[1] ?? ''
+      await first.cli.stop()
+
+      const again = await startPoint(['--key-file', keyFile, '--webrtc-port', port])
+      expect(webRTCDirect(again.multiaddrs)).toBe(address)
+    } finally {
+      await rm(directory, { recursive: true, force: true })
+    }
   })
 
   it('given a limit flag, the point holds to it (--max-connections 1: a second peer is refused)', async () => {
