@@ -53,6 +53,11 @@ export interface FirstPeerResult {
   /** The same ratios taken round by round (the runs of a round are seconds apart, so they share the machine's load), summarized */
   pairedColdVsFloor: Summary
   pairedWarmVsCold: Summary
+  /** How long libp2p's `start()` took, milliseconds: a cache must not make it wait */
+  started: Record<Kind, Summary>
+  /** `start()` with a warm cache over with an empty one: ratio of medians, and round by round */
+  startWarmVsCold: number
+  pairedStartWarmVsCold: Summary
   /** Medians, milliseconds from `start()`: where each kind's time went */
   phases: Record<Kind, Phases>
   /** Medians, milliseconds: a warm start's two main parts, timed alone in its page after its run */
@@ -153,6 +158,7 @@ export async function timeToFirstPeer (runs = 25): Promise<FirstPeerResult> {
     const floor = summarize(results.floor.map(r => r.ms))
     const cold = summarize(results.cold.map(r => r.ms))
     const warm = summarize(results.warm.map(r => r.ms))
+    const started = { floor: summarize(results.floor.map(r => r.started)), cold: summarize(results.cold.map(r => r.started)), warm: summarize(results.warm.map(r => r.started)) }
     return {
       runs,
       peers: PEERS,
@@ -164,6 +170,9 @@ export async function timeToFirstPeer (runs = 25): Promise<FirstPeerResult> {
       warmVsCold: round(warm.median / cold.median, 3),
       pairedColdVsFloor: summarize(results.cold.map((r, i) => r.ms / results.floor[i].ms)),
       pairedWarmVsCold: summarize(results.warm.map((r, i) => r.ms / results.cold[i].ms)),
+      started,
+      startWarmVsCold: round(started.warm.median / started.cold.median),
+      pairedStartWarmVsCold: summarize(results.warm.map((r, i) => r.started / results.cold[i].started)),
       phases: { floor: phases(results.floor), cold: phases(results.cold), warm: phases(results.warm) },
       warmParts: { cacheRead: median(probes.map(p => p.cacheRead)), verify: median(probes.map(p => p.verify)) },
       sourcesAsExpected: results.warm.every(r => r.source === 'cache') && results.cold.every(r => r.source === 'network')

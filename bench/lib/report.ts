@@ -61,7 +61,10 @@ function firstPeer (r: NonNullable<Results['firstPeer']>): string {
       ['Warm', ms(warm.registrationsRead), ms(warm.seqRead), ms(warm.started), ms(warm.connected), ms(r.warm.median)]
     ]),
     '',
-    `Timed alone in each warm page after its run: reading the ${r.peers} cached registrations again ${ms(r.warmParts.cacheRead)}, verifying their ${r.peers} records ${ms(r.warmParts.verify)}.`
+    `Timed alone in each warm page after its run: reading the ${r.peers} cached registrations again ${ms(r.warmParts.cacheRead)}, verifying their ${r.peers} records ${ms(r.warmParts.verify)}.`,
+    '',
+    `How long libp2p's own \`start()\` took: bare node ${spreadMs(r.started.floor)}; SDK, empty cache ${spreadMs(r.started.cold)}; SDK, warm cache ${spreadMs(r.started.warm)}. ` +
+      `Warm over empty: ${ratio(r.startWarmVsCold)} (round by round ${spreadRatio(r.pairedStartWarmVsCold)}).`
   ].join('\n')
 }
 

@@ -27,8 +27,8 @@ import type { AbortOptions, PeerDiscovery, PeerId, Startable } from '@libp2p/int
  * protocol and `DeadlineScheduler` decides when. This class wires them to
  * libp2p and the page, and owns the lifecycle and the public methods.
  *
- * Cached peers are read as soon as the service is made and emitted from
- * `start()`, each as soon as its record verifies; nothing is sent or
+ * Cached peers are read as soon as the service is made; the first few are
+ * emitted within `start()`, the rest as their records verify after `afterStart()`; nothing is sent or
  * scheduled before `afterStart()`, and after `stop()` no timer, event or
  * request remains.
  */
@@ -81,14 +81,20 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     return this.#started
   }
 
-  /** Emit the cached peers of our namespaces, each as soon as its record verifies; nothing is sent yet */
-  async start (): Promise<void> {
+  /**
+   * Emit the cache's first look at once and leave the rest of the cache to
+   * load behind it, each peer as soon as its record verifies once libp2p has
+   * started: libp2p's own start waits for no IndexedDB and no WebCrypto of
+   * ours, nor shares the page with them. Nothing is sent yet.
+   */
+  start (): void {
     if (this.#started) return
     this.#started = true
     this.#cache.start()
-    const namespaces = this.#context.settings.namespaces
-    await Promise.all(namespaces.map(async namespace => this.#peers.load(namespace)))
-    if (this.#ranBefore) namespaces.forEach(namespace => { this.#peers.announce(namespace) })
+    for (const namespace of this.#context.settings.namespaces) {
+      void this.#peers.load(namespace)
+      if (this.#ranBefore) this.#peers.announce(namespace)
+    }
     this.#ranBefore = true
   }
 
@@ -102,6 +108,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     const run = { scheduler, signal: shutdown.signal, shutdown }
     this.#run = run
     this.#subscribe(scheduler)
+    this.#cache.afterStart()
     this.#health.start(run)
     this.#peers.start(run)
     this.#registrations.start(run)

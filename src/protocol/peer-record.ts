@@ -2,6 +2,7 @@ import { InvalidSignedPeerRecordError } from '../errors.ts'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
+import { encode } from 'uint8-varint'
 import { concat } from 'uint8arrays/concat'
 import { equals } from 'uint8arrays/equals'
 import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
@@ -74,14 +75,6 @@ export async function openPeerRecord (bytes: Uint8Array, options: OpenPeerRecord
   return recordOf(envelope, valid)
 }
 
-/** Bytes of `value` as an unsigned varint */
-function varint (value: number): number[] {
-  const bytes: number[] = []
-  for (; value >= 0x80; value = Math.floor(value / 0x80)) bytes.push((value & 0x7f) | 0x80)
-  bytes.push(value)
-  return bytes
-}
-
 /**
  * `openPeerRecord` without leaving the running task: the signature is checked
  * in JavaScript rather than by WebCrypto, whose answer comes as a task of its
@@ -95,7 +88,7 @@ export function openPeerRecordNow (bytes: Uint8Array): VerifiedPeerRecord | unde
   // what the signature covers: the domain, the payload type and the payload, each after its length
   const signed = concat([domain, envelope.payloadType, envelope.payload].flatMap(part => {
     const bytes = typeof part === 'string' ? new TextEncoder().encode(part) : part
-    return [Uint8Array.from(varint(bytes.length)), bytes]
+    return [encode(bytes.length), bytes]
   }))
   let valid = false
   try {

@@ -29,8 +29,13 @@ export class CacheSync {
   readonly #cache?: RegistrationCache
   /** Per namespace: what the cache held, read once */
   readonly #reads = new Map<string, Promise<CachedRegistration[]>>()
-  /** Per namespace: its cached peers, read into the view once */
+  /** Per namespace: its cached peers, read into the view once per run (again after a run cut it short) */
   readonly #loads = new Map<string, Promise<void>>()
+  /**
+   * Per namespace, by peer id: what the cache held that has not been checked
+   * yet. Every write keeps them, so a load cut short by stop() loses nothing.
+   */
+  readonly #unchecked = new Map<string, Map<string, CachedRegistration>>()
   readonly #writes = new Map<string, Promise<void>>()
   /** Namespaces with a write queued that has not begun; it will save the view as it is when it does */
   readonly #queued = new Set<string>()
@@ -38,7 +43,11 @@ export class CacheSync {
   readonly #firstLook = new Map<string, CachedPeer[]>()
   readonly #seq: Promise<bigint | undefined>
   #savedSeq = 0n
-  #active = false
+  /** From `start()` to `stop()`; stop() aborts it, and with it the checking of cached records */
+  #run?: AbortController
+  /** Settles at `afterStart()` (or `stop()`): cached records past the first look wait for it */
+  #started?: Promise<void>
+  #markStarted?: () => void
 
   constructor (context: Context) {
     this.#context = context
@@ -56,12 +65,33 @@ export class CacheSync {
 
   /** From `start()` to `stop()`: only then is anything written */
   start (): void {
-    this.#active = true
+    const run = new AbortController()
+    this.#run = run
+    this.#started = new Promise(resolve => {
+      this.#markStarted = resolve
+      run.signal.addEventListener('abort', () => { resolve() }, { once: true })
+    })
   }
 
-  /** Writes already queued finish: a reload right after stop must find what this run learned */
+  /**
+   * libp2p has started: the cached records past the first look are checked
+   * from now on, so that none of that work shares the page with libp2p's start
+   */
+  afterStart (): void {
+    this.#markStarted?.()
+  }
+
+  /**
+   * Loads still checking records stop (what they had not checked stays in the
+   * cache), and writes already queued finish: a reload right after stop must
+   * find what this run learned
+   */
   async stop (): Promise<void> {
-    this.#active = false
+    this.#run?.abort()
+    await Promise.all(this.#loads.values())
+    this.#run = undefined
+    this.#started = undefined
+    this.#markStarted = undefined
     await Promise.all(this.#writes.values())
   }
 
@@ -83,14 +113,19 @@ export class CacheSync {
   }
 
   /**
-   * Hand the unexpired cached peers of `namespace` to `see`, once per service,
+   * Hand the unexpired cached peers of `namespace` to `see`, once per run,
    * each as soon as its record verifies again (nothing in storage is trusted),
-   * with the points that still hold it; what lapsed or fails is pruned.
+   * with the points that still hold it; what lapsed or fails is pruned. The
+   * first look goes out before this returns its promise.
    */
   async load (namespace: string, see: (peer: CachedPeer) => void, snapshot: () => CachedRegistration[]): Promise<void> {
     let loading = this.#loads.get(namespace)
     if (loading == null) {
-      loading = this.#verify(namespace, see, snapshot)
+      const signal = this.#run?.signal
+      if (signal == null) return
+      loading = this.#verify(namespace, see, snapshot, signal).finally(() => {
+        if (signal.aborted) this.#loads.delete(namespace)
+      })
       this.#loads.set(namespace, loading)
     }
     await loading
@@ -103,12 +138,13 @@ export class CacheSync {
    */
   persist (namespace: string, snapshot: () => CachedRegistration[]): void {
     const cache = this.#cache
-    if (cache == null || !this.#active || this.#queued.has(namespace)) return
+    if (cache == null || this.#run == null || this.#queued.has(namespace)) return
     this.#queued.add(namespace)
-    const previous = this.#writes.get(namespace) ?? Promise.resolve()
+    // never before the cache's own entries are read, or a write could replace them with less
+    const previous = this.#writes.get(namespace) ?? this.#read(namespace)
     const write = previous.then(async () => {
       this.#queued.delete(namespace)
-      await cache.saveRegistrations(namespace, snapshot())
+      await cache.saveRegistrations(namespace, this.#withUnchecked(namespace, snapshot()))
     }).catch(err => {
       this.#context.log.error('could not cache registrations of %s - %e', namespace, err)
     }).finally(() => {
@@ -119,9 +155,10 @@ export class CacheSync {
 
   /** Forget the cached peers of `namespace`, or of every namespace (our sequence number stays) */
   async clear (namespace: string | undefined, options: AbortOptions): Promise<void> {
-    const names = namespace == null ? [...this.#writes.keys()] : [namespace]
-    // writes already queued must not bring back what is cleared
-    await Promise.all(names.map(async name => this.#writes.get(name)))
+    const names = namespace == null ? [...new Set([...this.#loads.keys(), ...this.#writes.keys()])] : [namespace]
+    // loads and writes already under way must not bring back what is cleared
+    await Promise.all(names.map(async name => { await this.#loads.get(name); await this.#writes.get(name) }))
+    for (const name of namespace == null ? [...this.#unchecked.keys()] : names) this.#unchecked.get(name)?.clear()
     if (this.#cache == null) return
     try {
       await this.#cache.clearRegistrations(namespace, options)
@@ -134,10 +171,13 @@ export class CacheSync {
   async #read (namespace: string): Promise<CachedRegistration[]> {
     let read = this.#reads.get(namespace)
     if (read == null) {
-      read = this.#cache?.loadRegistrations(namespace).catch(err => {
+      read = (this.#cache?.loadRegistrations(namespace) ?? Promise.resolve([])).catch(err => {
         this.#context.log.error('could not read cached registrations of %s - %e', namespace, err)
         return []
-      }) ?? Promise.resolve([])
+      }).then(entries => {
+        this.#unchecked.set(namespace, new Map(entries.map(entry => [entry.peerId, entry])))
+        return entries
+      })
       this.#reads.set(namespace, read)
     }
     return read
@@ -166,8 +206,9 @@ export class CacheSync {
     let entries: CachedRegistration[] = []
     try {
       entries = this.#cache?.peekRegistrations?.(namespace) ?? []
-    } catch {
-      // the full read will tell
+    } catch (err) {
+      // the full read has them all
+      this.#context.log.error('could not take a first look at the cached registrations of %s - %e', namespace, err)
     }
     const peers: CachedPeer[] = []
     for (const entry of entries.sort((a, b) => b.expiresAt - a.expiresAt).slice(0, FIRST_LOOK)) {
@@ -184,21 +225,32 @@ export class CacheSync {
     return peers
   }
 
+  /** Cached entries of `namespace` not checked yet join every write of it, unless lapsed */
+  #withUnchecked (namespace: string, view: CachedRegistration[]): CachedRegistration[] {
+    const now = this.#context.clock.now()
+    const inView = new Set(view.map(entry => entry.peerId))
+    const unchecked = [...this.#unchecked.get(namespace)?.values() ?? []]
+    return [...view, ...unchecked.filter(entry => !inView.has(entry.peerId) && entry.points.some(([, at]) => at > now))]
+  }
+
   /** A cached PeerInfo read again: only with `uncertifiedPeers`, since only that brings uncertified peers into the view */
   #unsigned (entry: CachedRegistration): VerifiedPeerRecord | undefined {
     const peer = this.#context.settings.requests.uncertifiedPeers?.readCached(entry.peerId, entry.signedPeerRecord)
     return peer == null ? undefined : { peerId: peer.id, multiaddrs: peer.multiaddrs, seq: 0n }
   }
 
-  async #verify (namespace: string, see: (peer: CachedPeer) => void, snapshot: () => CachedRegistration[]): Promise<void> {
+  async #verify (namespace: string, see: (peer: CachedPeer) => void, snapshot: () => CachedRegistration[], signal: AbortSignal): Promise<void> {
     // before anything that waits: these go out within start() itself
     for (const peer of this.#firstLook.get(namespace) ?? []) see(peer)
-    const cached = await this.#read(namespace)
+    const [cached] = await Promise.all([this.#read(namespace), this.#started])
+    const unchecked = this.#unchecked.get(namespace)
     const { clock, self, log } = this.#context
     const now = clock.now()
     let pruned = false
     await eachLimited(cached, VERIFYING, async entry => {
       const points = entry.points.filter(([, at]) => at > now)
+      // a lapsed entry costs nothing to drop; a record to check waits for the next run once this one stops
+      if (points.length > 0 && signal.aborted) return
       let peer: CachedPeer | undefined
       try {
         const record = points.length === 0 ? undefined : entry.certified === false ? this.#unsigned(entry) : await openPeerRecord(entry.signedPeerRecord)
@@ -208,6 +260,7 @@ export class CacheSync {
       } catch (err) {
         log.error('dropped a cached registration of %s - %e', entry.peerId, err)
       }
+      if (unchecked?.get(entry.peerId) === entry) unchecked.delete(entry.peerId)
       if (peer == null) pruned = true
       else see(peer)
     })

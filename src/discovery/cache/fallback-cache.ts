@@ -33,13 +33,7 @@ export function withMemoryFallback (primary: RegistrationCache, self: PeerId, on
       use(async cache => cache.loadRegistrations(namespace, options), options),
     saveRegistrations: async (namespace: string, registrations: CachedRegistration[], options?: AbortOptions): Promise<void> =>
       use(async cache => cache.saveRegistrations(namespace, registrations, options), options),
-    peekRegistrations: (namespace: string): CachedRegistration[] => {
-      try {
-        return active.peekRegistrations?.(namespace) ?? []
-      } catch {
-        return []
-      }
-    },
+    peekRegistrations: (namespace: string): CachedRegistration[] => active.peekRegistrations?.(namespace) ?? [],
     clearRegistrations: async (namespace?: string, options?: AbortOptions): Promise<void> =>
       use(async cache => cache.clearRegistrations(namespace, options), options),
     loadSeq: async (options?: AbortOptions): Promise<bigint | undefined> =>

@@ -96,6 +96,10 @@ class IdbCache implements RegistrationCache {
     try {
       this.#store ??= createStore(this.#dbName, STORE_NAME)
       return await raceSignal(Promise.race([operation(this.#store), timeout]), options?.signal)
+    } catch (err) {
+      // the service leaves a failing cache for memory: a copy of it that no later write or clear would reach goes too
+      if (options?.signal?.aborted !== true) clearFirstLook(this.#dbName)
+      throw err
     } finally {
       globalThis.clearTimeout(timer)
     }

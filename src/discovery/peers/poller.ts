@@ -206,6 +206,8 @@ export class Poller {
     const { self, settings, clock } = this.#context
     // our registration was in force when the walk began, so every page of it should hold our record
     const registeredBefore = this.#own.isRegistered(point, namespace)
+    // what the cache holds is in the view before the network adds to it (a cold cache answers long before the point)
+    await this.#peers.load(namespace)
     const present = new Set<string>()
     let sawSelf = false
     const onRegistration = (registration: Registration): void => {
