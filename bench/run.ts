@@ -14,6 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { backgroundCost } from './background/background-cost.ts'
+import { timeToConnection } from './browser/connect-time.ts'
 import { timeToFirstPeer } from './browser/first-peer.ts'
 import { bundleCost } from './bundle/bundle-cost.ts'
 import { describeMachine } from './lib/machine.ts'
@@ -48,7 +49,8 @@ const benchmarks: Benchmark[] = [
   { name: 'crowd', title: '1,000 browser-shaped peers at the point with default flags', run: async () => crowdAtPoint(), timeout: CROWD_TIMEOUT },
   { name: 'background', title: 'background cost of a hidden hour', run: async () => backgroundCost() },
   { name: 'bundle', title: 'bundle cost', run: async () => bundleCost() },
-  { name: 'firstPeer', title: 'time to first peer in Chromium', run: async () => timeToFirstPeer() }
+  { name: 'firstPeer', title: 'time to first peer in Chromium', run: async () => timeToFirstPeer() },
+  { name: 'connect', title: 'time from peer to a relayed and to a direct connection in Chromium', run: async () => timeToConnection() }
 ]
 
 /** Milliseconds one benchmark may take; each takes well under two minutes on two busy cores */

@@ -86,8 +86,10 @@ export function parsePoint (text: string): Multiaddr {
   } catch {
     throw new InputError('points', 'Not a peer id', `“${peer}” in “${text}” is not a peer id. Peer ids look like 12D3KooW… or Qm…`)
   }
-  if (!components.some(c => c.name === 'ws' || c.name === 'wss' || c.name === 'tls')) {
-    throw new InputError('points', 'Not a WebSocket address', `A browser cannot dial “${text}”: it reaches rendezvous points over WebSockets, so the address needs /ws or /wss, as in ${EXAMPLE}`)
+  const names = new Set(components.map(c => c.name))
+  const certified = names.has('certhash') && (names.has('webrtc-direct') || names.has('webtransport'))
+  if (!names.has('ws') && !names.has('wss') && !names.has('tls') && !certified) {
+    throw new InputError('points', 'Not an address a browser can dial', `A browser cannot dial “${text}”: it reaches rendezvous points over WebSockets, WebRTC-direct or WebTransport, so the address needs /ws, /wss, /webrtc-direct/certhash/… or /webtransport/certhash/…, as in ${EXAMPLE}`)
   }
   return ma
 }

@@ -29,6 +29,13 @@ export interface Liveness {
   ok: boolean
 }
 
+declare global {
+  interface Window {
+    /** The running node, for the browser console (as js-libp2p's own examples do) and the end-to-end tests */
+    libp2p?: DemoNode
+  }
+}
+
 function pointIdOf (ma: Multiaddr): string {
   return ma.getComponents().findLast(c => c.name === 'p2p')?.value ?? ma.toString()
 }
@@ -47,6 +54,7 @@ export class Session {
   static async start (config: DemoConfig, points: Multiaddr[], changed: () => void): Promise<Session> {
     const node = await createNode(config, points)
     const session = new Session(node, config, points, changed)
+    window.libp2p = node
     session.watch()
     return session
   }
@@ -132,7 +140,8 @@ export class Session {
   private connectionKind (peer: PeerId): 'relayed' | 'direct' | undefined {
     const connections = this.node.getConnections(peer).filter(c => c.status === 'open')
     if (connections.length === 0) return undefined
-    return connections.some(c => c.limits == null && !c.remoteAddr.toString().includes('/p2p-circuit')) ? 'direct' : 'relayed'
+    // a WebRTC connection's address names the relay that signalled it, yet no relay carries it
+    return connections.some(c => c.limits == null && c.direct) ? 'direct' : 'relayed'
   }
 
   /** The error to show above everything else, if any, with the point it is about */
@@ -141,7 +150,12 @@ export class Session {
     return failing == null ? undefined : { point: failing.point, problem: failing.error! }
   }
 
-  /** Connect to a listed peer (through the relay, for a browser) and ping it */
+  /**
+   * Connect to a listed peer and ping it: directly over WebRTC when it
+   * registered a /webrtc address (libp2p dials those before relayed ones, and
+   * signals through the relay), then the relayed connection, limited in time
+   * and bytes, is closed; through the relay otherwise.
+   */
   async connect (peer: PeerView): Promise<void> {
     const set = (view: ConnectionView): void => {
       if (this.stopped) return
@@ -156,7 +170,8 @@ export class Session {
       })
       if (targets.length === 0) throw new Error('it registered no address')
       const connection = await this.node.dial(targets, { signal: AbortSignal.timeout(20_000) })
-      const via = connection.remoteAddr.toString().includes('/p2p-circuit') ? 'via relay' : 'directly'
+      if (connection.direct) await this.closeRelayed(connection.remotePeer)
+      const via = connection.direct ? 'directly' : 'via relay'
       set({ state: 'busy', text: `connected ${via}, pinging…` })
       const rtt = await this.node.services.ping.ping(connection.remotePeer, { signal: AbortSignal.timeout(20_000) })
       set({ state: 'ok', text: `connected ${via} · ping ${Math.round(rtt)} ms` })
@@ -165,9 +180,17 @@ export class Session {
     }
   }
 
+  /** Close our relayed connections to `peer`, now that a direct one is open */
+  private async closeRelayed (peer: PeerId): Promise<void> {
+    await Promise.all(this.node.getConnections(peer)
+      .filter(c => c.limits != null)
+      .map(async c => c.close().catch(err => { c.abort(err) })))
+  }
+
   async stop (): Promise<void> {
     this.stopped = true
     for (const fn of this.unsubscribe.splice(0)) fn()
+    if (window.libp2p === this.node) delete window.libp2p
     await this.node.stop()
   }
 }

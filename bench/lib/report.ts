@@ -69,6 +69,21 @@ function firstPeer (r: NonNullable<Results['firstPeer']>): string {
   ].join('\n')
 }
 
+function connect (r: NonNullable<Results['connect']>): string {
+  return [
+    '## Time from `peer` to a connection: relayed, and direct over WebRTC (headless Chromium, local point over WebSockets)',
+    '',
+    `Milliseconds from the SDK's \`peer\` event in one page to the open connection to the peer it announced, in another page (each its own browser context), ${r.runs} runs of each with a fresh pair of pages, the two kinds taking turns. ` +
+      'Relayed: the relayed address only, through the point\'s circuit relay. Direct: every registered address, as the demo\'s "Connect" dials them; libp2p takes the /webrtc one the SDK registered, opens the relayed connection to signal over it and then the WebRTC one (ICE over this machine\'s host candidates). ' +
+      `Chromium ${r.browser}. Every direct run got a direct connection and every relayed run a relayed one: ${r.kindsAsExpected ? 'yes' : '**no**'}.`,
+    '',
+    table(['', 'Median (IQR, min–max)', 'vs relayed', 'Round by round: median (IQR, min–max)'], [
+      ['Relayed (baseline)', spreadMs(r.relayed), '1.00×', ''],
+      ['Direct (WebRTC, signalled through the relay)', spreadMs(r.direct), ratio(r.directVsRelayed), `${spreadRatio(r.pairedDirectVsRelayed)} of relayed`]
+    ])
+  ].join('\n')
+}
+
 function bundle (r: NonNullable<Results['bundle']>): string {
   return [
     '## Bundle cost',
@@ -250,6 +265,7 @@ export function renderReport (run: BenchRun): string {
     targets(r),
     ...[
       r.firstPeer != null ? firstPeer(r.firstPeer) : '',
+      r.connect != null ? connect(r.connect) : '',
       r.bundle != null ? bundle(r.bundle) : '',
       r.load != null ? load(r.load) : '',
       r.crowd != null ? crowd(r.crowd) : '',

@@ -1,5 +1,6 @@
 /** One run of `npm run bench`, as written to bench/results/latest.json */
 import type { BackgroundResult } from '../background/background-cost.ts'
+import type { ConnectTimeResult } from '../browser/connect-time.ts'
 import type { FirstPeerResult } from '../browser/first-peer.ts'
 import type { BundleResult } from '../bundle/bundle-cost.ts'
 import type { BreakdownResult } from '../point/breakdown.ts'
@@ -20,6 +21,7 @@ export interface Results {
   background?: BackgroundResult
   bundle?: BundleResult
   firstPeer?: FirstPeerResult
+  connect?: ConnectTimeResult
 }
 
 export interface BenchRun {

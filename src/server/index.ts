@@ -34,7 +34,7 @@ export type { RedisStoreInit } from './store/redis-store.ts'
 export { openStore } from './store/from-url.ts'
 export type { OpenedStore, OpenStoreOptions } from './store/from-url.ts'
 export { RENDEZVOUS_PROTOCOL } from '../constants.ts'
-export { createRendezvousPoint, DEFAULT_LIMITS, KeyFileError, loadOrCreateKey, webSocketGuard } from './point/index.ts'
+export { createRendezvousPoint, DEFAULT_LIMITS, KeyFileError, loadOrCreateKey, MissingDependencyError, webSocketGuard } from './point/index.ts'
 export type { PointLimits, RendezvousPointInit, RendezvousPointLimits, RendezvousPointNode, RendezvousPointService, RendezvousPointServices, RendezvousPointStats } from './point/index.ts'
 
 /** A rendezvous point service for a libp2p node */

@@ -175,6 +175,8 @@ export interface PointHandle extends ProcessHandle {
   peerId: string
   /** The point's WebSocket address, for browsers */
   address: string
+  /** The point's WebRTC-direct address, for browsers */
+  webrtcDirect: string
   /** The requests served so far, when started with `logRequests` */
   requests(filter?: Partial<PointRequest>): PointRequest[]
 }
@@ -189,6 +191,8 @@ export interface PointOptions {
   logRequests?: boolean
   /** `--max-namespace-length` */
   maxNamespaceLength?: number
+  /** `--relay-duration-limit`, seconds */
+  relayDurationLimit?: number
 }
 
 export async function startPoint (options: PointOptions = {}): Promise<PointHandle> {
@@ -196,15 +200,17 @@ export async function startPoint (options: PointOptions = {}): Promise<PointHand
   if (options.keyFile != null) args.push('--key-file', options.keyFile)
   if (options.logRequests === true) args.push('--log-requests')
   if (options.maxNamespaceLength != null) args.push('--max-namespace-length', String(options.maxNamespaceLength))
+  if (options.relayDurationLimit != null) args.push('--relay-duration-limit', String(options.relayDurationLimit))
   const handle = startNode(args)
   const first = await handle.waitForLine(line => typeof line === 'object' && line?.peerId != null)
   const address = (first.multiaddrs as string[]).find(ma => ma.includes('/ws/'))
   if (address == null) throw new Error(`the point has no WebSocket address: ${first.multiaddrs.join(' ')}`)
+  const webrtcDirect = (first.multiaddrs as string[]).find(ma => ma.includes('/webrtc-direct/')) ?? ''
   const requests = (filter: Partial<PointRequest> = {}): PointRequest[] => handle.lines
     .map(parseLine)
     .filter((line): line is PointRequest => line?.event === 'request')
     .filter(line => Object.entries(filter).every(([key, value]) => (line as any)[key] === value))
-  return Object.assign(handle, { peerId: first.peerId as string, address, requests })
+  return Object.assign(handle, { peerId: first.peerId as string, address, webrtcDirect, requests })
 }
 
 interface Fixtures {

@@ -67,7 +67,7 @@ export class Registrations implements OwnRegistrations {
   /** `beforeunload` sent our UNREGISTERs; no REGISTER goes out until the page is back (see `leave`) */
   #leaving?: { sent: Promise<void>, timer: TimerId }
 
-  constructor (context: Context, components: Pick<RendezvousClientComponents, 'privateKey' | 'addressManager'>, requests: Requests, health: PointHealth, cache: CacheSync) {
+  constructor (context: Context, components: Pick<RendezvousClientComponents, 'privateKey' | 'addressManager' | 'registrar'>, requests: Requests, health: PointHealth, cache: CacheSync) {
     this.#context = context
     this.#requests = requests
     this.#health = health
