@@ -2,7 +2,7 @@ import { expect, screenshotPath, test } from './fixtures.ts'
 
 /**
  * The page as the README shows it: one window listing two peers, one of
- * them pinged through the relay. Written to docs/demo.png when
+ * them pinged directly over WebRTC. Written to docs/demo.png when
  * UPDATE_SCREENSHOT is set, attached to the test report otherwise.
  */
 test('the page with two peers listed', async ({ openPeer }, testInfo) => {
