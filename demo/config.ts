@@ -48,11 +48,19 @@ function positiveNumber (value: string | null): number | undefined {
   return Number.isFinite(number) && number > 0 ? number : undefined
 }
 
-/** A mistake in what the user typed, with a message meant for them */
+/** The form field a mistake is in */
+export type InputField = 'points' | 'namespace'
+
+/** A mistake in what the user typed: which field, what it is (`title`), and how to fix it (`message`) */
 export class InputError extends Error {
-  constructor (message: string) {
+  readonly field: InputField
+  readonly title: string
+
+  constructor (field: InputField, title: string, message: string) {
     super(message)
     this.name = 'InputError'
+    this.field = field
+    this.title = title
   }
 }
 
@@ -66,20 +74,22 @@ export function parsePoint (text: string): Multiaddr {
     // parsing is lazy: encoding checks every value
     void ma.bytes
   } catch {
-    throw new InputError(`“${text}” is not a multiaddr. A rendezvous point address looks like ${EXAMPLE}`)
+    throw new InputError('points', 'Not a multiaddr', `“${text}” is not a multiaddr. A rendezvous point address looks like ${EXAMPLE}`)
   }
   const components = ma.getComponents()
   const peer = components.findLast(c => c.name === 'p2p')?.value
   if (peer == null) {
-    throw new InputError(`“${text}” does not end in /p2p/<peer id>, so the page cannot check it is talking to the right point. Add the point's peer id, as in ${EXAMPLE}`)
+    throw new InputError('points', 'No peer id in the address', `“${text}” does not end in /p2p/<peer id>, so the page cannot check it is talking to the right point. Add the point's peer id, as in ${EXAMPLE}`)
   }
   try {
     peerIdFromString(peer)
   } catch {
-    throw new InputError(`“${peer}” in “${text}” is not a peer id. Peer ids look like 12D3KooW… or Qm…`)
+    throw new InputError('points', 'Not a peer id', `“${peer}” in “${text}” is not a peer id. Peer ids look like 12D3KooW… or Qm…`)
   }
-  if (!components.some(c => c.name === 'ws' || c.name === 'wss' || c.name === 'tls')) {
-    throw new InputError(`A browser cannot dial “${text}”: it reaches rendezvous points over WebSockets, so the address needs /ws or /wss, as in ${EXAMPLE}`)
+  const names = new Set(components.map(c => c.name))
+  const certified = names.has('certhash') && (names.has('webrtc-direct') || names.has('webtransport'))
+  if (!names.has('ws') && !names.has('wss') && !names.has('tls') && !certified) {
+    throw new InputError('points', 'Not an address a browser can dial', `A browser cannot dial “${text}”: it reaches rendezvous points over WebSockets, WebRTC-direct or WebTransport, so the address needs /ws, /wss, /webrtc-direct/certhash/… or /webtransport/certhash/…, as in ${EXAMPLE}`)
   }
   return ma
 }
@@ -87,15 +97,15 @@ export function parsePoint (text: string): Multiaddr {
 /** Check the form's values; throws an `InputError` that names the first problem */
 export function checkConfig (config: DemoConfig): Multiaddr[] {
   if (config.points.length === 0) {
-    throw new InputError(`Enter the multiaddr of a rendezvous point, such as ${EXAMPLE}`)
+    throw new InputError('points', 'No rendezvous point', `Enter the multiaddr of a rendezvous point, such as ${EXAMPLE}`)
   }
   const points = config.points.map(parsePoint)
   const namespace = config.namespace.trim()
   if (namespace === '') {
-    throw new InputError('Enter a namespace: peers find each other by registering in the same one.')
+    throw new InputError('namespace', 'No namespace', 'Enter a namespace: peers find each other by registering in the same one.')
   }
   if (new TextEncoder().encode(namespace).byteLength > 255) {
-    throw new InputError('The namespace is too long: rendezvous points accept at most 255 bytes.')
+    throw new InputError('namespace', 'Namespace too long', 'The namespace is too long: rendezvous points accept at most 255 bytes.')
   }
   return points
 }

@@ -30,7 +30,13 @@ const unreachable = new Set([
   'UnexpectedEOFError', 'AggregateError'
 ])
 
-export function describeError (err: any, context: ErrorContext = {}): string {
+/** An error as the page shows it: what went wrong in a few words, then in full with what to do */
+export interface Problem {
+  title: string
+  text: string
+}
+
+export function describeError (err: any, context: ErrorContext = {}): Problem {
   const name = nameOf(err)
   const message = messageOf(err)
   const at = context.point != null ? ` at ${context.point}` : ''
@@ -38,29 +44,29 @@ export function describeError (err: any, context: ErrorContext = {}): string {
 
   switch (name) {
     case 'InputError':
-      return message
+      return { title: String(err.title ?? 'Check the settings'), text: message }
     case 'InvalidNamespaceError':
-      return `The rendezvous point${at} refused the namespace “${context.namespace ?? ''}”.${statusText}`
+      return { title: 'Namespace refused', text: `The rendezvous point${at} refused the namespace “${context.namespace ?? ''}”.${statusText} Try a shorter or plainer one.` }
     case 'NotAuthorizedError':
-      return `The rendezvous point${at} refused our registration.${statusText}`
+      return { title: 'Registration refused', text: `The rendezvous point${at} refused our registration.${statusText}` }
     case 'InvalidTTLError':
-      return `The rendezvous point${at} does not accept the registration lifetime we asked for.${statusText}`
+      return { title: 'Lifetime refused', text: `The rendezvous point${at} does not accept the registration lifetime we asked for.${statusText} Leave out ttl= in the URL to use the default.` }
     case 'UnavailableError':
     case 'InternalError':
-      return `The rendezvous point${at} is having trouble (it is full or its storage is down); trying again shortly.${statusText}`
+      return { title: 'Rendezvous point in trouble', text: `The rendezvous point${at} is having trouble (it is full or its storage is down); trying again shortly.${statusText}` }
     case 'NoAddressesError':
-      return 'This page has no address others could reach yet: it is still waiting for a relay slot at the point.'
+      return { title: 'No address yet', text: 'This page has no address others could reach yet: it is still waiting for a relay slot at the point.' }
     case 'DialDeniedError':
-      return `The browser's libp2p refused to dial${at}: plain ws:// and private addresses are blocked unless the page allows them.`
+      return { title: 'Dial refused by the browser', text: `The browser's libp2p refused to dial${at}: plain ws:// and private addresses are blocked unless the page allows them.` }
     case 'UnsupportedProtocolError':
-      return `The peer${at} answered but is not a rendezvous point (it does not speak /rendezvous/1.0.0).`
+      return { title: 'Not a rendezvous point', text: `The peer${at} answered but is not a rendezvous point (it does not speak /rendezvous/1.0.0). Check the address.` }
     case 'NoResponseError':
-      return `The rendezvous point${at} closed the stream without answering.`
+      return { title: 'No answer', text: `The rendezvous point${at} closed the stream without answering.` }
     case 'InvalidMultiaddrError':
-      return `That is not a valid multiaddr: ${message}`
+      return { title: 'Not a multiaddr', text: `That is not a valid multiaddr: ${message}` }
   }
   if (unreachable.has(name) || /ECONNREFUSED|WebSocket|dial|closed|timed? ?out|abort/i.test(message)) {
-    return `Cannot reach the rendezvous point${at}. Is it running, and is the address right? (${message || name})`
+    return { title: 'Rendezvous point unreachable', text: `Cannot reach the rendezvous point${at}. Is it running, and is the address right? (${message || name})` }
   }
-  return `Something went wrong${at}: ${message || name || 'unknown error'}`
+  return { title: 'Something went wrong', text: `Something went wrong${at}: ${message || name || 'unknown error'}` }
 }

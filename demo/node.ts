@@ -1,14 +1,17 @@
 /**
- * The browser's libp2p node: WebSockets to reach the point, a circuit relay
- * transport to be reachable through it, ping to show a live connection, and
- * the rendezvous discovery service.
+ * The browser's libp2p node: WebSockets, WebRTC-direct or WebTransport to
+ * reach the point, a circuit relay transport to be reachable through it,
+ * WebRTC to meet other browsers directly (signalled through the relay), ping
+ * to show a live connection, and the rendezvous discovery service.
  */
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
+import { webRTC, webRTCDirect } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
+import { webTransport } from '@libp2p/webtransport'
 import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { fromString, toString } from 'uint8arrays'
@@ -62,14 +65,18 @@ export async function createNode (config: DemoConfig, points: Multiaddr[]): Prom
     privateKey: await tabKey(),
     // reserve a slot at any relay we connect to (the point runs one): that is our public address
     addresses: { listen: ['/p2p-circuit'] },
-    transports: [webSockets(), circuitRelayTransport()],
+    // WebRTC-direct reaches a point without a TLS certificate; WebTransport, go and rust points that offer it
+    // (no js-libp2p node can listen on it, so it is not tested here); webRTC() meets other browsers directly:
+    // the SDK registers a /webrtc address behind our relay address for it
+    transports: [webSockets(), webRTCDirect(), webTransport(), webRTC(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     // browsers' libp2p refuses ws:// and private addresses; allow them only for a local or dev point
     ...(points.some(isLocalOrInsecure) ? { connectionGater: { denyDialMultiaddr: () => false } } : {}),
     services: {
       identify: identify(),
-      ping: ping(),
+      // libp2p's connection monitor pings every connection on the same protocol: room for it and the button's ping
+      ping: ping({ maxOutboundStreams: 2 }),
       rendezvous: rendezvousDiscovery({
         points,
         namespaces: [config.namespace.trim()],

@@ -1,24 +1,39 @@
 /**
  * One run of the demo: a libp2p node with rendezvous discovery, plus what
- * the page shows about it. Registration state and the peer list come from
- * the SDK; the page adds what only the node knows: whether each point is
- * reachable, and the connections and pings to listed peers.
+ * the page shows about it. How each point is doing, our registrations and
+ * the peer list all come from the SDK (`getPoints()`, `getRegistrations()`,
+ * `getPeers()` and their events); the page adds only the connections and
+ * pings to listed peers.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { describeError, messageOf } from './errors.ts'
 import { createNode } from './node.ts'
 import type { DemoConfig } from './config.ts'
+import type { Problem } from './errors.ts'
 import type { DemoNode } from './node.ts'
 import type { ConnectionView, PeerView, RegistrationView } from './view.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
+/** A configured point: its peer id and the addresses given for it */
 interface PointInfo {
-  /** The point's peer id */
   id: string
   addresses: Multiaddr[]
-  /** From the node's connection events: is the point reachable now? */
-  health: { state: 'connecting' | 'connected' | 'down', error?: string }
+}
+
+/** What the live indicator shows: when a point last answered, and whether any is answering now */
+export interface Liveness {
+  /** Milliseconds since the epoch of the last answer from any point */
+  lastSuccessAt?: number
+  /** Some point is reachable now */
+  ok: boolean
+}
+
+declare global {
+  interface Window {
+    /** The running node, for the browser console (as js-libp2p's own examples do) and the end-to-end tests */
+    libp2p?: DemoNode
+  }
 }
 
 function pointIdOf (ma: Multiaddr): string {
@@ -34,17 +49,13 @@ export class Session {
   private readonly points: PointInfo[]
   private readonly changed: () => void
   private readonly unsubscribe: Array<() => void> = []
-  /** A point came back after being down: register again once we have an address */
-  private registerAgain = false
   private stopped = false
-  /** `beforeunload` came: we unregistered */
-  private leaving = false
 
   static async start (config: DemoConfig, points: Multiaddr[], changed: () => void): Promise<Session> {
     const node = await createNode(config, points)
     const session = new Session(node, config, points, changed)
+    window.libp2p = node
     session.watch()
-    session.reachPoints()
     return session
   }
 
@@ -56,7 +67,7 @@ export class Session {
     const byId = new Map<string, PointInfo>()
     for (const ma of points) {
       const id = pointIdOf(ma)
-      const point = byId.get(id) ?? { id, addresses: [], health: { state: 'connecting' } }
+      const point = byId.get(id) ?? { id, addresses: [] }
       point.addresses.push(ma)
       byId.set(id, point)
     }
@@ -71,74 +82,13 @@ export class Session {
   private watch (): void {
     const rendezvous = this.node.services.rendezvous
     const render = (): void => { this.changed() }
-    this.listen(rendezvous, 'registration:update', render)
-    this.listen(rendezvous, 'peer:update', render)
-    this.listen(rendezvous, 'peer:remove', render)
-    this.listen(this.node, 'connection:open', render)
-    this.listen(this.node, 'connection:close', render)
-    this.listen(this.node, 'self:peer:update', () => {
-      this.registerIfDue()
-      render()
-    })
-    this.listen(this.node, 'peer:connect', (evt: CustomEvent<PeerId>) => {
-      const point = this.point(evt.detail)
-      if (point == null) return
-      if (point.health.state === 'down') this.registerAgain = true
-      point.health = { state: 'connected' }
-      this.registerIfDue()
-      render()
-    })
-    // Unregister when the tab is closed or navigated away. The SDK does so on `pagehide`, but in
-    // Chromium the page is torn down a few milliseconds later, before a libp2p stream can open
-    // (that takes several turns of the event loop); `beforeunload` comes early enough.
-    this.listen(window, 'beforeunload', () => {
-      this.leaving = true
-      this.node.services.rendezvous.unregister(this.namespace).catch(() => {})
-    })
-    // back from the back/forward cache after that: register again
-    this.listen(window, 'pageshow', (evt: PageTransitionEvent) => {
-      if (!evt.persisted || !this.leaving) return
-      this.leaving = false
-      this.node.services.rendezvous.register(this.namespace).catch(() => {})
-    })
-    this.listen(this.node, 'peer:disconnect', (evt: CustomEvent<PeerId>) => {
-      const point = this.point(evt.detail)
-      if (point == null || this.stopped) return
-      point.health = { state: 'down', error: `Lost the connection to the rendezvous point ${point.addresses[0].toString()}. Trying again…` }
-      render()
-    })
+    for (const type of ['point:update', 'registration:update', 'peer:update', 'peer:remove'] as const) this.listen(rendezvous, type, render)
+    for (const type of ['connection:open', 'connection:close', 'self:peer:update'] as const) this.listen(this.node, type, render)
   }
 
-  private point (peer: PeerId): PointInfo | undefined {
-    const id = peer.toString()
-    return this.points.find(p => p.id === id)
-  }
-
-  /** Dial every point once now, so an unreachable one is reported at once; the SDK keeps retrying on its own */
-  private reachPoints (): void {
-    for (const point of this.points) {
-      this.node.dial(point.addresses, { signal: AbortSignal.timeout(15_000) }).then(() => {
-        if (point.health.state !== 'down') point.health = { state: 'connected' }
-      }, (err) => {
-        if (this.stopped || this.node.getConnections().some(c => c.remotePeer.toString() === point.id)) return
-        point.health = { state: 'down', error: describeError(err, { point: point.addresses[0].toString() }) }
-      }).finally(() => { this.changed() })
-    }
-  }
-
-  /**
-   * A restarted point has forgotten our registration. The SDK registers again
-   * when our addresses change, which covers a point that is also our relay
-   * (the reservation goes and comes back with it), but not a point that is
-   * only a rendezvous point: then it waits for its next scheduled refresh. So
-   * once a point that was down is back and we have an address, register now.
-   */
-  private registerIfDue (): void {
-    if (!this.registerAgain || this.stopped || this.node.getMultiaddrs().length === 0) return
-    this.registerAgain = false
-    this.node.services.rendezvous.register(this.namespace).catch(() => {
-      // the SDK records the failure in the registration state and retries by itself
-    })
+  /** The point's problem as the page words it */
+  private problem (point: PointInfo, err: { errorName?: string, error?: string }): Problem {
+    return describeError({ name: err.errorName, message: err.error }, { point: point.addresses[0].toString(), namespace: this.namespace })
   }
 
   addresses (): string[] {
@@ -146,29 +96,35 @@ export class Session {
   }
 
   registrations (): RegistrationView[] {
-    const states = this.node.services.rendezvous.getRegistrations().filter(s => s.namespace === this.namespace)
+    const rendezvous = this.node.services.rendezvous
+    const health = rendezvous.getPoints()
+    const states = rendezvous.getRegistrations().filter(s => s.namespace === this.namespace)
     return this.points.map(point => {
       const base = { point: point.id, address: point.addresses.map(a => a.toString()).join(' ') }
-      if (point.health.state === 'down') return { ...base, state: 'error', error: point.health.error }
+      const reach = health.find(h => h.point.toString() === point.id)
+      // a point that fails is the news, whatever our registration there last was
+      if (reach?.status === 'error') return { ...base, state: 'error', error: this.problem(point, reach), retryAt: reach.retryAt }
       const state = states.find(s => s.point.toString() === point.id)
       switch (state?.status) {
         case 'registered':
           return { ...base, state: 'registered', ttl: state.ttl, expiresAt: state.expiresAt, nextRefreshAt: state.refreshAt }
         case 'error':
-          return {
-            ...base,
-            state: 'error',
-            error: describeError({ name: state.errorName, message: state.error }, { point: point.addresses[0].toString(), namespace: this.namespace }),
-            retryAt: state.retryAt
-          }
+          return { ...base, state: 'error', error: this.problem(point, state), retryAt: state.retryAt }
         case 'waiting-for-addresses':
           return { ...base, state: 'registering', note: 'waiting for a relay slot at the point, to have an address to register' }
         case 'registering':
           return { ...base, state: 'registering', note: 'registering…' }
         default:
-          return { ...base, state: 'registering', note: point.health.state === 'connecting' ? 'connecting to the point…' : 'registering…' }
+          return { ...base, state: 'registering', note: reach?.status === 'ok' ? 'registering…' : 'connecting to the point…' }
       }
     })
+  }
+
+  /** When a point last answered (a poll, a registration), from the SDK */
+  liveness (): Liveness {
+    const points = this.node.services.rendezvous.getPoints()
+    const times = points.map(p => p.lastSuccessAt).filter((t): t is number => t != null)
+    return { lastSuccessAt: times.length > 0 ? Math.max(...times) : undefined, ok: points.some(p => p.status === 'ok') }
   }
 
   peers (): PeerView[] {
@@ -184,15 +140,22 @@ export class Session {
   private connectionKind (peer: PeerId): 'relayed' | 'direct' | undefined {
     const connections = this.node.getConnections(peer).filter(c => c.status === 'open')
     if (connections.length === 0) return undefined
-    return connections.some(c => c.limits == null && !c.remoteAddr.toString().includes('/p2p-circuit')) ? 'direct' : 'relayed'
+    // a WebRTC connection's address names the relay that signalled it, yet no relay carries it
+    return connections.some(c => c.limits == null && c.direct) ? 'direct' : 'relayed'
   }
 
-  /** The error to show above everything else, if any */
-  error (): string | undefined {
-    return this.registrations().find(r => r.state === 'error')?.error
+  /** The error to show above everything else, if any, with the point it is about */
+  error (): { point: string, problem: Problem } | undefined {
+    const failing = this.registrations().find(r => r.state === 'error' && r.error != null)
+    return failing == null ? undefined : { point: failing.point, problem: failing.error! }
   }
 
-  /** Connect to a listed peer (through the relay, for a browser) and ping it */
+  /**
+   * Connect to a listed peer and ping it: directly over WebRTC when it
+   * registered a /webrtc address (libp2p dials those before relayed ones, and
+   * signals through the relay), then the relayed connection, limited in time
+   * and bytes, is closed; through the relay otherwise.
+   */
   async connect (peer: PeerView): Promise<void> {
     const set = (view: ConnectionView): void => {
       if (this.stopped) return
@@ -207,7 +170,8 @@ export class Session {
       })
       if (targets.length === 0) throw new Error('it registered no address')
       const connection = await this.node.dial(targets, { signal: AbortSignal.timeout(20_000) })
-      const via = connection.remoteAddr.toString().includes('/p2p-circuit') ? 'via relay' : 'directly'
+      if (connection.direct) await this.closeRelayed(connection.remotePeer)
+      const via = connection.direct ? 'directly' : 'via relay'
       set({ state: 'busy', text: `connected ${via}, pinging…` })
       const rtt = await this.node.services.ping.ping(connection.remotePeer, { signal: AbortSignal.timeout(20_000) })
       set({ state: 'ok', text: `connected ${via} · ping ${Math.round(rtt)} ms` })
@@ -216,9 +180,17 @@ export class Session {
     }
   }
 
+  /** Close our relayed connections to `peer`, now that a direct one is open */
+  private async closeRelayed (peer: PeerId): Promise<void> {
+    await Promise.all(this.node.getConnections(peer)
+      .filter(c => c.limits != null)
+      .map(async c => c.close().catch(err => { c.abort(err) })))
+  }
+
   async stop (): Promise<void> {
     this.stopped = true
     for (const fn of this.unsubscribe.splice(0)) fn()
+    if (window.libp2p === this.node) delete window.libp2p
     await this.node.stop()
   }
 }

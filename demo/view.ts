@@ -3,6 +3,8 @@
  * and updated in place, so the once-a-second countdown refresh does not steal
  * focus from a button or restart animations.
  */
+import { copyButton, copyable } from './copy.ts'
+import type { Problem } from './errors.ts'
 
 export interface RegistrationView {
   /** The point's peer id */
@@ -20,8 +22,8 @@ export interface RegistrationView {
   nextRefreshAt?: number
   /** Milliseconds since the epoch of the next attempt, when state is 'error' */
   retryAt?: number
-  /** Plain-words message, when state is 'error' */
-  error?: string
+  /** What went wrong, when state is 'error' */
+  error?: Problem
 }
 
 export interface PeerView {
@@ -72,14 +74,11 @@ export const form = {
   get leave (): HTMLButtonElement { return byId<HTMLButtonElement>('leave') }
 }
 
-export function showError (message: string | undefined): void {
-  const el = byId('error')
-  el.textContent = message ?? ''
-  el.hidden = message == null
-}
-
 export function showSelf (id: string | undefined, addrs: string[], placeholder: string): void {
   byId('self-id').textContent = id ?? placeholder
+  const copy = byId('self-id-copy')
+  copy.dataset.copy = id ?? ''
+  copy.hidden = id == null
   const list = byId('self-addrs')
   const joined = `${id ?? ''} ${addrs.join(' ')}`
   if (list.dataset.value === joined) return
@@ -88,14 +87,18 @@ export function showSelf (id: string | undefined, addrs: string[], placeholder: 
   if (addrs.length === 0) {
     list.append(element('span', 'muted', id == null ? '—' : 'nowhere yet: waiting for a relay slot at the point'))
   }
-  for (const addr of addrs) list.append(element('code', 'addr', addr))
+  for (const addr of addrs) list.append(copyable('addr', addr, 'address'))
+}
+
+/** When a failing point is tried again */
+function nextAttempt (reg: RegistrationView, now: number): string {
+  if (reg.state !== 'error') return ''
+  if (reg.retryAt == null) return 'Trying again with the next request.'
+  return reg.retryAt > now ? `Next attempt in ${formatDuration(reg.retryAt - now)}.` : 'Trying again now…'
 }
 
 function registrationDetail (reg: RegistrationView, now: number): string {
-  if (reg.state === 'error') {
-    const retry = reg.retryAt != null && reg.retryAt > now ? ` Next attempt in ${formatDuration(reg.retryAt - now)}.` : ''
-    return `${reg.error ?? 'failed'}${retry}`
-  }
+  if (reg.state === 'error') return reg.error?.text ?? 'failed'
   if (reg.state === 'registering') return reg.note ?? 'registering…'
   const parts: string[] = []
   if (reg.expiresAt != null) parts.push(`expires in ${formatDuration(reg.expiresAt - now)}`)
@@ -116,14 +119,20 @@ export function showRegistrations (registrations: RegistrationView[], now: numbe
       li.dataset.testid = 'registration'
       li.dataset.point = reg.point
       li.dataset.address = reg.address
-      li.append(element('span', 'badge'), element('code', 'point', reg.address), element('span', 'detail'))
+      const retry = element('span', 'retry')
+      retry.dataset.testid = 'next-attempt'
+      li.append(element('span', 'badge'), element('code', 'point', reg.address), element('span', 'detail'), retry)
     }
     existing.delete(reg.point)
     li.dataset.state = reg.state
-    const [badge, , detail] = Array.from(li.children) as HTMLElement[]
+    if (reg.retryAt != null) li.dataset.retryAt = String(reg.retryAt)
+    else delete li.dataset.retryAt
+    const [badge, , detail, retry] = Array.from(li.children) as HTMLElement[]
     badge.className = `badge ${reg.state}`
     badge.textContent = reg.state
     detail.textContent = registrationDetail(reg, now)
+    retry.textContent = nextAttempt(reg, now)
+    retry.hidden = reg.state !== 'error'
     return li
   })
   for (const stale of existing.values()) stale.remove()
@@ -159,7 +168,7 @@ function peerRow (id: string): HTMLElement {
   const head = element('div', 'head')
   const code = element('code', 'peer-id', shortId(id))
   code.title = id
-  head.append(code, element('span', 'badge source'), element('span', 'meta expiry'))
+  head.append(code, copyButton('peer id', id), element('span', 'badge source'), element('span', 'meta expiry'))
   const actions = element('div', 'actions')
   const status = element('span', 'status')
   status.dataset.testid = 'peer-status'
@@ -185,7 +194,7 @@ function updatePeerRow (li: HTMLElement, peer: PeerView, connection: ConnectionV
   const joined = peer.multiaddrs.join('\n')
   if (addrs.dataset.value !== joined) {
     addrs.dataset.value = joined
-    addrs.replaceChildren(...(peer.multiaddrs.length > 0 ? peer.multiaddrs.map(a => element('code', 'addr', a)) : [element('span', 'muted', 'no addresses')]))
+    addrs.replaceChildren(...(peer.multiaddrs.length > 0 ? peer.multiaddrs.map(a => copyable('addr', a, 'address')) : [element('span', 'muted', 'no addresses')]))
   }
 
   // a ping result, or else whether the peer is connected to us (it may have dialled us)
@@ -198,7 +207,7 @@ function updatePeerRow (li: HTMLElement, peer: PeerView, connection: ConnectionV
   status.textContent = shown?.text ?? ''
   if (shown != null) status.dataset.state = shown.state
   else delete status.dataset.state
-  const button = li.querySelector<HTMLButtonElement>('button')!
+  const button = li.querySelector<HTMLButtonElement>('.actions button')!
   button.disabled = connection?.state === 'busy'
   button.textContent = connection?.state === 'ok' ? 'Ping again' : 'Connect & ping'
   button.onclick = () => { onConnect(peer) }

@@ -23,5 +23,8 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
-  '--disable-dev-shm-usage'
+  '--disable-dev-shm-usage',
+  // WebRTC between two pages on one machine: Chromium hides host ICE candidates behind mDNS names
+  // (random .local hosts) that nothing here resolves, so pages could not reach each other directly
+  '--disable-features=WebRtcHideLocalIpsWithMdns'
 ]

@@ -15,6 +15,9 @@ export const hour = 60 * minute
 /** The protocol id every known implementation (but one) speaks */
 export const RENDEZVOUS_PROTOCOL = '/rendezvous/1.0.0'
 
+/** WebRTC's signalling through a relay (specs: webrtc/webrtc.md); a node that handles it can be dialed at `<relayed address>/webrtc` */
+export const WEBRTC_SIGNALING_PROTOCOL = '/webrtc-signaling/0.0.1'
+
 /**
  * Seconds, as on the wire: the TTL implied when a REGISTER carries none, the
  * one clients ask for, and the one every known point admits (rust and nim

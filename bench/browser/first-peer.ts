@@ -15,7 +15,7 @@ import { toString } from 'uint8arrays/to-string'
 import { build, preview } from 'vite'
 import { CHROMIUM_ARGS, chromiumPath } from '../../scripts/chromium.mjs'
 import { realPeers } from '../lib/peers.ts'
-import { round, summarize, withTimeout } from '../lib/stats.ts'
+import { retryOnce, round, summarize, withTimeout } from '../lib/stats.ts'
 import { startBenchPoint } from './point.ts'
 import type { BenchApi, CachedEntry, RunInit, RunResult } from './protocol.ts'
 import type { Summary } from '../lib/stats.ts'
@@ -66,9 +66,8 @@ export interface FirstPeerResult {
   sourcesAsExpected: boolean
 }
 
-/** Build the bench page with vite in production mode and serve the build */
-async function servePage (): Promise<{ url: string, close(): Promise<void> }> {
-  const root = import.meta.dirname
+/** Build the bench page in `root` with vite in production mode and serve the build */
+export async function servePage (root = import.meta.dirname): Promise<{ url: string, close(): Promise<void> }> {
   const outDir = await mkdtemp(join(tmpdir(), 'rendezvous-bench-page-'))
   const shared = { configFile: false as const, root, base: './', logLevel: 'warn' as const, publicDir: false as const }
   await build({ ...shared, build: { outDir, emptyOutDir: true, target: 'es2022' } })
@@ -132,16 +131,6 @@ async function runOnce (browser: Browser, url: string, kind: Kind, init: RunInit
   }
 }
 
-/** A run, and once more if it fails: one hiccup of a busy machine should not cost the whole benchmark */
-async function run (...args: Parameters<typeof runOnce>): Promise<Awaited<ReturnType<typeof runOnce>>> {
-  try {
-    return await runOnce(...args)
-  } catch (err: any) {
-    console.error(`      ${err?.message ?? err}; running it again`)
-    return runOnce(...args)
-  }
-}
-
 export async function timeToFirstPeer (runs = 25): Promise<FirstPeerResult> {
   const expiresAt = Date.now() + 2 * 3_600_000
   const peers = await realPeers(PEERS)
@@ -159,7 +148,7 @@ export async function timeToFirstPeer (runs = 25): Promise<FirstPeerResult> {
       // rotate which kind goes first, so none always runs right after another's teardown
       for (let k = 0; k < kinds.length; k++) {
         const kind = kinds[(r + k) % kinds.length]
-        const { result, probe } = await run(browser, page.url, kind, init, cached)
+        const { result, probe } = await retryOnce(async () => runOnce(browser, page.url, kind, init, cached))
         if (r === 0) continue
         results[kind].push(result)
         if (probe != null) probes.push(probe)

@@ -45,3 +45,13 @@ export function table (header: string[], rows: string[][]): string {
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n')
 }
+
+/** Bytes as MiB, one decimal */
+export function mib (bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`
+}
+
+/** `spreadMs`, or a dash when there was nothing to measure */
+export function optionalSpread (summary: Summary | undefined): string {
+  return summary == null ? '—' : spreadMs(summary)
+}

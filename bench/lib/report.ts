@@ -5,6 +5,7 @@
  * full run and printed after every run.
  */
 import { kB, ms, ratio, spreadMs, spreadRatio, spreadUs, table, us, whole } from './format.ts'
+import { crowd } from './report-crowd.ts'
 import { judge } from './targets.ts'
 import type { BenchRun, Results } from './results.ts'
 import type { KindSummary } from '../point/load-driver.ts'
@@ -65,6 +66,21 @@ function firstPeer (r: NonNullable<Results['firstPeer']>): string {
     '',
     `How long libp2p's own \`start()\` took: bare node ${spreadMs(r.started.floor)}; SDK, empty cache ${spreadMs(r.started.cold)}; SDK, warm cache ${spreadMs(r.started.warm)}. ` +
       `Warm over empty: ${ratio(r.startWarmVsCold)} (round by round ${spreadRatio(r.pairedStartWarmVsCold)}).`
+  ].join('\n')
+}
+
+function connect (r: NonNullable<Results['connect']>): string {
+  return [
+    '## Time from `peer` to a connection: relayed, and direct over WebRTC (headless Chromium, local point over WebSockets)',
+    '',
+    `Milliseconds from the SDK's \`peer\` event in one page to the open connection to the peer it announced, in another page (each its own browser context), ${r.runs} runs of each with a fresh pair of pages, the two kinds taking turns. ` +
+      'Relayed: the relayed address only, through the point\'s circuit relay. Direct: every registered address, as the demo\'s "Connect" dials them; libp2p takes the /webrtc one the SDK registered, opens the relayed connection to signal over it and then the WebRTC one (ICE over this machine\'s host candidates). ' +
+      `Chromium ${r.browser}. Every direct run got a direct connection and every relayed run a relayed one: ${r.kindsAsExpected ? 'yes' : '**no**'}.`,
+    '',
+    table(['', 'Median (IQR, min–max)', 'vs relayed', 'Round by round: median (IQR, min–max)'], [
+      ['Relayed (baseline)', spreadMs(r.relayed), '1.00×', ''],
+      ['Direct (WebRTC, signalled through the relay)', spreadMs(r.direct), ratio(r.directVsRelayed), `${spreadRatio(r.pairedDirectVsRelayed)} of relayed`]
+    ])
   ].join('\n')
 }
 
@@ -249,8 +265,10 @@ export function renderReport (run: BenchRun): string {
     targets(r),
     ...[
       r.firstPeer != null ? firstPeer(r.firstPeer) : '',
+      r.connect != null ? connect(r.connect) : '',
       r.bundle != null ? bundle(r.bundle) : '',
       r.load != null ? load(r.load) : '',
+      r.crowd != null ? crowd(r.crowd) : '',
       r.scale != null ? scale(r.scale) : '',
       r.departure != null ? departure(r.departure) : '',
       r.memory != null ? memory(r.memory) : '',

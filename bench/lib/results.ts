@@ -1,8 +1,10 @@
 /** One run of `npm run bench`, as written to bench/results/latest.json */
 import type { BackgroundResult } from '../background/background-cost.ts'
+import type { ConnectTimeResult } from '../browser/connect-time.ts'
 import type { FirstPeerResult } from '../browser/first-peer.ts'
 import type { BundleResult } from '../bundle/bundle-cost.ts'
 import type { BreakdownResult } from '../point/breakdown.ts'
+import type { CrowdResult } from '../point/crowd-result.ts'
 import type { DepartureResult } from '../point/departure.ts'
 import type { ScaleResult } from '../point/discover-scale.ts'
 import type { LoadResult } from '../point/load.ts'
@@ -15,9 +17,11 @@ export interface Results {
   scale?: ScaleResult
   departure?: DepartureResult
   load?: LoadResult
+  crowd?: CrowdResult
   background?: BackgroundResult
   bundle?: BundleResult
   firstPeer?: FirstPeerResult
+  connect?: ConnectTimeResult
 }
 
 export interface BenchRun {

@@ -85,6 +85,16 @@ export async function withTimeout<T> (promise: Promise<T>, ms: number, what: str
   }
 }
 
+/** `attempt()`, and once more if it fails: one hiccup of a busy machine should not cost a whole benchmark */
+export async function retryOnce<T> (attempt: () => Promise<T>): Promise<T> {
+  try {
+    return await attempt()
+  } catch (err: any) {
+    console.error(`      ${err?.message ?? err}; running it again`)
+    return attempt()
+  }
+}
+
 export function round (value: number, digits = 2): number {
   const factor = 10 ** digits
   return Math.round(value * factor) / factor

@@ -175,12 +175,53 @@ function refreshTarget (r: NonNullable<Results['background']>): Target {
   }
 }
 
+function crowdTarget (r: NonNullable<Results['crowd']>): Target {
+  const walksOk = r.walks.complete === r.walkers
+  const met = r.addressed === r.peers && r.registered === r.peers && walksOk && r.walkersFound === r.walkers && r.dialled.ok === r.dialled.attempted
+  const why: string[] = []
+  if (r.connected < r.started) {
+    why.push(`${r.started - r.connected} peers were not connected at the end: the point refused their connections (over a limit) or they were closed (a ping unanswered for 5 s closes a connection, at either end).`)
+  }
+  if (r.pointPing.lost > 0) {
+    why.push(`The point left ${r.pointPing.lost} of the measuring process's pings unanswered for 10 s: it stalled, and every peer's own pings with it.`)
+  }
+  if (r.addressed < r.connected) {
+    why.push(`${r.connected - r.addressed} connected peers never got a relay address: the point's relay turned down their reservation (circuit-relay-v2 keeps 15 unless told otherwise), or it failed once and libp2p does not ask again on the same connection.`)
+  }
+  if (r.registered < r.addressed) why.push(`${r.addressed - r.registered} peers with an address did not register.`)
+  if (!walksOk) why.push(`${r.walkers - r.walks.complete} of the ${r.walkers} walks did not return every registered peer (the fewest: ${r.walks.fewest})${r.walks.errors.length > 0 ? `; ${r.walks.errors.join('; ')}` : ''}.`)
+  if (r.walkersFound < r.walkers) why.push(`${r.walkers - r.walkersFound} of the ${r.walkers} polling peers had not found every registered peer by their own polls, a poll interval and 15 s after the crowd joined.`)
+  if (r.dialled.ok < r.dialled.attempted) why.push(`${r.dialled.attempted - r.dialled.ok} dials through the relay failed: ${r.dialled.errors.join('; ')}.`)
+  const problems = r.problems.map(p => `${p.problem} (${p.peers} peers)`).join('; ')
+  // libp2p closes a connection whose ping goes unanswered for 5 s or more: a stall in the crowd's own processes, or the
+  // point's process waiting for a core on a machine busy with other work, does that as well as the point's limits
+  const stalled = r.crowdMaxLag >= 5000
+  const busy = Math.max(r.loadAverage.start, r.loadAverage.end) >= 2 * r.loadAverage.cores
+  const starved = !met && (stalled || busy)
+  const harness = starved
+    ? `${stalled ? `The crowd's own processes stalled for up to ${(r.crowdMaxLag / 1000).toFixed(1)} s. ` : ''}` +
+      `The machine's load average went from ${r.loadAverage.start} to ${r.loadAverage.end} on ${r.loadAverage.cores} cores, with the crowd and the point competing with other work: ` +
+      'pings that wait that long for a core time out and close connections whatever the point\'s limits, so this run cannot tell them from the machine\'s, and a rerun on a quieter machine may land on either side. '
+    : ''
+  return {
+    name: `A point with default flags serves ${r.peers.toLocaleString('en-US')} browsers in one namespace`,
+    measured: `${r.addressed} relay addresses, ${r.registered} registered; ${r.walks.complete}/${r.walkers} walks and ${r.dialled.ok}/${r.dialled.attempted} relayed dials complete`,
+    baseline: `${r.peers} peers`,
+    ratio: '—',
+    bound: 'every one',
+    met,
+    unsettled: starved,
+    note: `${harness}${why.join(' ')}${problems !== '' ? ` The peers' last failures, most common first: ${problems}.` : ''}`
+  }
+}
+
 /** Every target this run can judge, in the issue's order */
 export function judge (results: Results): Target[] {
   const targets: Target[] = []
   if (results.firstPeer != null) targets.push(warmTarget(results.firstPeer), coldTarget(results.firstPeer), startTarget(results.firstPeer))
   if (results.bundle != null) targets.push(bundleTarget(results.bundle))
   if (results.scale != null) targets.push(scaleTarget(results.scale))
+  if (results.crowd != null) targets.push(crowdTarget(results.crowd))
   if (results.departure != null) targets.push(departureTarget(results.departure))
   if (results.background != null) targets.push(hiddenDiscoverTarget(results.background), refreshTarget(results.background))
   // a note is for what was missed or is unsettled

@@ -65,7 +65,9 @@ export const FLAGS = {
   'max-namespace-length': { type: 'string', option: 'maxNamespaceLength', value: 'n', default: String(MAX_NAMESPACE_LENGTH), modes: SERVER, help: 'longest namespace, in UTF-8 bytes' },
   'max-discover-limit': { type: 'string', option: 'maxDiscoverLimit', value: 'n', default: String(MAX_DISCOVER_LIMIT), modes: SERVER, help: 'most registrations in one discover response' },
   'allow-empty-addresses': { type: 'boolean', modes: SERVER, help: 'accept peer records without addresses' },
-  'key-file': { type: 'string', value: 'path', modes: SERVER, help: 'keep the private key here (created if missing), so the point keeps its peer id across restarts' },
+  'webrtc-port': { type: 'string', value: 'n', default: '0', modes: SERVER, help: 'UDP port for WebRTC-direct, which browsers dial without a TLS certificate (needs @libp2p/webrtc); 0 picks a free one' },
+  'no-webrtc': { type: 'boolean', modes: SERVER, help: 'do not listen on WebRTC-direct' },
+  'key-file': { type: 'string', value: 'path', modes: SERVER, help: 'keep the private key here (created if missing), so the point keeps its peer id, and its WebRTC-direct certhash, across restarts' },
   announce: { type: 'string', value: 'multiaddr', multiple: true, modes: SERVER, help: 'tell peers this address instead of the listen addresses, e.g. /dns4/rdv.example.com/tcp/443/wss behind a TLS proxy; may repeat' },
   'keep-disconnected': { type: 'boolean', modes: SERVER, help: 'keep the registrations of a peer reachable only through this point after it disconnects, until their TTL ends' },
   'log-requests': { type: 'boolean', modes: SERVER, help: 'print a line for every REGISTER, UNREGISTER and DISCOVER received' },
@@ -111,8 +113,18 @@ interface CommonOptions {
   verbose: boolean
 }
 
+/** Where the point listens on WebRTC-direct */
+export interface WebRTCDirectOptions {
+  /** UDP port; 0 picks a free one */
+  port: number
+  /** Asked for on the command line (`--webrtc-port`): fail rather than go without it */
+  required: boolean
+}
+
 export interface ServerOptions extends CommonOptions {
   mode: 'server'
+  /** Absent with `--no-webrtc` */
+  webrtcDirect?: WebRTCDirectOptions
   store: string
   /** Where the point's private key is kept; absent: a new key, and peer id, on every start */
   keyFile?: string
@@ -167,6 +179,9 @@ export function parseCommand (argv: string[], fixedMode?: Mode, env: Record<stri
 
   if (mode === 'server') {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+    if (values['no-webrtc'] === true && values['webrtc-port'] !== undefined) {
+      throw new UsageError('--webrtc-port and --no-webrtc contradict each other')
+    }
     const policy = {
       minTtl: number('min-ttl'),
       maxTtl: number('max-ttl', 1, MAX_TTL),
@@ -182,6 +197,7 @@ export function parseCommand (argv: string[], fixedMode?: Mode, env: Record<stri
     return {
       ...common,
       mode,
+      ...(values['no-webrtc'] === true ? {} : { webrtcDirect: { port: number('webrtc-port', 0, 65535), required: values['webrtc-port'] !== undefined } }),
       store: readStore(values.store, env),
       ...(typeof values['key-file'] === 'string' ? { keyFile: values['key-file'] } : {}),
       announce: (Array.isArray(values.announce) ? values.announce : []).map(readMultiaddr),
@@ -347,7 +363,7 @@ export function usage (program: string, fixedMode?: Mode): string {
     return ['', `${title}:`, ...rows.map(([name, flag]) =>
       `  ${names.get(name)?.padEnd(width)}${flag.help}${flag.default != null ? ` (default: ${flag.env != null ? `$${flag.env}, else ` : ''}${flag.default})` : ''}`)]
   }
-  const server = 'A libp2p rendezvous point (/rendezvous/1.0.0) over TCP and WebSockets, with a circuit relay for browsers'
+  const server = 'A libp2p rendezvous point (/rendezvous/1.0.0) over TCP, WebSockets and WebRTC-direct, with a circuit relay for browsers'
   if (fixedMode === 'server') {
     return [
       `Usage: ${program} [options]`,

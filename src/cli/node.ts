@@ -23,10 +23,18 @@ import type { ServiceFactoryMap } from 'libp2p'
 type WithBasics<T extends ServiceMap> = T & { identify: Identify, ping: Ping }
 export type CliNode<T extends ServiceMap> = Libp2p<WithBasics<T>>
 
+function ipOf (host: string): string {
+  return `/${isIPv6(host) ? 'ip6' : 'ip4'}/${host}`
+}
+
 /** A TCP and a WebSocket multiaddr on `host` */
 export function listenAddresses ({ host, port, wsPort }: ListenOptions): string[] {
-  const ip = `/${isIPv6(host) ? 'ip6' : 'ip4'}/${host}`
-  return [`${ip}/tcp/${port}`, `${ip}/tcp/${wsPort}/ws`]
+  return [`${ipOf(host)}/tcp/${port}`, `${ipOf(host)}/tcp/${wsPort}/ws`]
+}
+
+/** A WebRTC-direct multiaddr on `host` */
+export function webRTCDirectAddress (host: string, port: number): string {
+  return `${ipOf(host)}/udp/${port}/webrtc-direct`
 }
 
 /**

@@ -4,11 +4,12 @@
  * which cannot listen, can still get an address to register. It prints
  * where to reach it and logs statistics until it is told to stop.
  */
-import { CODE_WS, CODE_WSS } from '@multiformats/multiaddr'
+import { CODE_WEBRTC_DIRECT, CODE_WS, CODE_WSS } from '@multiformats/multiaddr'
 import { createRendezvousPoint } from '../server/index.ts'
+import { webRTCDirectAvailable } from '../server/point/webrtc-direct.ts'
 import { openStore } from '../server/store/from-url.ts'
 import { PROGRAM, UsageError } from './args.ts'
-import { listenAddresses, listening } from './node.ts'
+import { listenAddresses, listening, webRTCDirectAddress } from './node.ts'
 import { CliError, describeError } from './output.ts'
 import { sleep, untilAborted } from './shutdown.ts'
 import type { ServerOptions } from './args.ts'
@@ -33,9 +34,23 @@ function redact (url: string): string {
   }
 }
 
-/** Node clients dial TCP; the WebSocket addresses are for browsers */
+/** Node clients dial TCP; the WebSocket and WebRTC-direct addresses are for browsers */
 function forNodeClients (multiaddrs: Multiaddr[]): Multiaddr | undefined {
-  return multiaddrs.find(ma => ma.getComponents().every(c => c.code !== CODE_WS && c.code !== CODE_WSS)) ?? multiaddrs[0]
+  return multiaddrs.find(ma => ma.getComponents().every(c => c.code !== CODE_WS && c.code !== CODE_WSS && c.code !== CODE_WEBRTC_DIRECT)) ?? multiaddrs[0]
+}
+
+/**
+ * TCP and WebSockets, and WebRTC-direct unless `--no-webrtc`: when
+ * @libp2p/webrtc is missing, a point that was not asked for WebRTC-direct
+ * in so many words (`--webrtc-port`) goes without it, and says so
+ */
+async function listenAddressesOf (options: ServerOptions, output: Output): Promise<string[]> {
+  const listen = listenAddresses(options.listen)
+  const webrtc = options.webrtcDirect
+  if (webrtc == null) return listen
+  if (webrtc.required || await webRTCDirectAvailable()) return [...listen, webRTCDirectAddress(options.listen.host, webrtc.port)]
+  output.warn('not listening on WebRTC-direct: @libp2p/webrtc is not installed (npm install @libp2p/webrtc), so browsers reach this point over WebSockets only; --no-webrtc says so without this warning')
+  return listen
 }
 
 /** `--log-requests`: one event per request */
@@ -64,8 +79,9 @@ export async function runServer (options: ServerOptions, output: Output, signal:
     throw new CliError(`cannot open the store: ${err?.name === 'StoreConnectionError' ? String(err.message) : describeError(err)}`)
   })
   try {
+    const listen = await listenAddressesOf(options, output)
     const node = await listening(async () => configured(createRendezvousPoint({
-      listen: listenAddresses(options.listen),
+      listen,
       announce: options.announce,
       ...(options.keyFile != null ? { keyFile: options.keyFile } : {}),
       limits: options.limits,

@@ -7,7 +7,7 @@ import type { VerifiedPage, VerifyOptions } from './verify.ts'
 import type { ClientMessage, WireRegistration } from '../protocol/messages.ts'
 import type { Schema } from '../protocol/peer-info.ts'
 import type { AbortOptions, ComponentLogger, DialTarget, Logger, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
-import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface RendezvousClientComponents {
@@ -15,6 +15,8 @@ export interface RendezvousClientComponents {
   privateKey: PrivateKey
   addressManager: AddressManager
   connectionManager: ConnectionManager
+  /** Read to tell whether we accept WebRTC through a relay (see `OwnRecord`); a libp2p node always has one */
+  registrar?: Registrar
   logger: ComponentLogger
 }
 

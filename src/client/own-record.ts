@@ -1,14 +1,16 @@
-import { CODE_P2P } from '@multiformats/multiaddr'
-import { MAX_RECORD_ADDRESS_BYTES } from '../constants.ts'
+import { CODE_P2P, CODE_P2P_CIRCUIT } from '@multiformats/multiaddr'
+import { MAX_RECORD_ADDRESS_BYTES, WEBRTC_SIGNALING_PROTOCOL } from '../constants.ts'
 import { NoAddressesError } from '../errors.ts'
 import { sealPeerRecord } from '../protocol/peer-record.ts'
 import type { AbortOptions, PrivateKey } from '@libp2p/interface'
-import type { AddressManager } from '@libp2p/interface-internal'
+import type { AddressManager, Registrar } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface OwnRecordComponents {
   privateKey: PrivateKey
   addressManager: AddressManager
+  /** Tells whether we accept WebRTC signalled through a relay; a libp2p node always has one */
+  registrar?: Pick<Registrar, 'getProtocols'>
 }
 
 export interface OwnRecordInit {
@@ -41,14 +43,31 @@ export class OwnRecord {
   addresses (): Multiaddr[] {
     const selected: Multiaddr[] = []
     let bytes = 0
-    for (const address of this.#components.addressManager.getAddresses()) {
-      const multiaddr = address.decapsulateCode(CODE_P2P)
+    for (const multiaddr of this.#reachable()) {
       if (this.#init.addressFilter?.(multiaddr) === false) continue
       if (bytes + multiaddr.bytes.byteLength > MAX_RECORD_ADDRESS_BYTES) continue
       bytes += multiaddr.bytes.byteLength
       selected.push(multiaddr)
     }
     return selected
+  }
+
+  /**
+   * Our addresses, and for each relayed one the WebRTC address behind it when
+   * we accept WebRTC signalled through the relay (@libp2p/webrtc's `webRTC()`
+   * transport handles its protocol whether or not the node listens on
+   * `/webrtc`): a peer that dials it meets us directly, beyond the relay's
+   * limits, where the relayed address alone would keep it on the relay.
+   */
+  #reachable (): Multiaddr[] {
+    const addresses = this.#components.addressManager.getAddresses().map(address => address.decapsulateCode(CODE_P2P))
+    if (this.#components.registrar?.getProtocols().includes(WEBRTC_SIGNALING_PROTOCOL) !== true) return addresses
+    const known = new Set(addresses.map(String))
+    return addresses.flatMap(address => {
+      if (address.getComponents().at(-1)?.code !== CODE_P2P_CIRCUIT) return [address]
+      const webRTC = address.encapsulate('/webrtc')
+      return known.has(webRTC.toString()) ? [address] : [webRTC, address]
+    })
   }
 
   /** The highest sequence number handed out so far */

@@ -17,6 +17,7 @@ export function failureOf (errors: unknown[]): unknown {
 }
 
 /**
+/**
  * The node's connection gater refuses every address of every rendezvous
  * point, so nothing could ever reach one. In browsers libp2p refuses `ws://`
  * and private or loopback addresses by default; the message says what to do.
@@ -29,4 +30,18 @@ export class PointsDeniedError extends Error {
       'in production, reach the point at a /wss address on a public name')
     this.name = 'PointsDeniedError'
   }
+}
+
+/**
+ * A failure as `PointState` and `RegistrationState` report it: its message
+ * and name. A browser's WebSocket rejects a dial with a bare DOM `Event`,
+ * which has neither; say what it was and where, not "[object Event]".
+ */
+export function describeFailure (err: any): { error: string, errorName?: string } {
+  if (typeof Event !== 'undefined' && err instanceof Event) {
+    const target: any = err.target
+    const url = typeof target?.url === 'string' ? ` (${target.url})` : ''
+    return { error: `${target?.constructor?.name ?? 'unknown'} ${err.type} event${url}`, errorName: err.constructor.name }
+  }
+  return { error: String(err?.message ?? err), errorName: err?.name }
 }

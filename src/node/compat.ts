@@ -23,7 +23,21 @@ if (typeof Promise.withResolvers !== 'function') {
   })
 }
 
+/**
+ * `ws` behaves as the WebSocket libp2p was written for in one more way: an
+ * error nobody listens to is dropped. `ws` is an EventEmitter, which throws
+ * such an error and ends the process: libp2p stops listening once a dial
+ * gives up, and a reset that comes later would take every node with it.
+ */
 if (typeof globalThis.WebSocket === 'undefined') {
-  const ws = await import('ws').catch(() => undefined)
-  if (ws != null) Object.defineProperty(globalThis, 'WebSocket', { configurable: true, writable: true, value: ws.WebSocket })
+  const Base = (await import('ws').catch(() => undefined))?.WebSocket
+  if (Base != null) {
+    class CompatWebSocket extends Base {
+      constructor (...args: ConstructorParameters<NonNullable<typeof Base>>) {
+        super(...args)
+        this.on('error', () => {})
+      }
+    }
+    Object.defineProperty(globalThis, 'WebSocket', { configurable: true, writable: true, value: CompatWebSocket })
+  }
 }

@@ -32,10 +32,9 @@ export { MemoryRegistrationStore, memoryStore } from './store/memory-store.ts'
 export { RedisRegistrationStore, redisStore, StoreConnectionError } from './store/redis-store.ts'
 export type { RedisStoreInit } from './store/redis-store.ts'
 export { openStore } from './store/from-url.ts'
-export { MissingDependencyError } from './optional-dependency.ts'
 export type { OpenedStore, OpenStoreOptions } from './store/from-url.ts'
 export { RENDEZVOUS_PROTOCOL } from '../constants.ts'
-export { createRendezvousPoint, DEFAULT_LIMITS, KeyFileError, loadOrCreateKey, webSocketGuard } from './point/index.ts'
+export { createRendezvousPoint, DEFAULT_LIMITS, KeyFileError, loadOrCreateKey, MissingDependencyError, webSocketGuard } from './point/index.ts'
 export type { PointLimits, RendezvousPointInit, RendezvousPointLimits, RendezvousPointNode, RendezvousPointService, RendezvousPointServices, RendezvousPointStats } from './point/index.ts'
 
 /** A rendezvous point service for a libp2p node */

@@ -16,8 +16,8 @@ export class MissingDependencyError extends Error {
   /** The packages to install */
   readonly packages: string[]
 
-  constructor (what: string, packages: string[]) {
-    super(`${what} needs ${packages.join(', ')}, which ${packages.length === 1 ? 'is' : 'are'} not installed: npm install ${packages.join(' ')}`)
+  constructor (what: string, packages: string[], message?: string, options?: ErrorOptions) {
+    super(message ?? `${what} needs ${packages.join(', ')}, which ${packages.length === 1 ? 'is' : 'are'} not installed: npm install ${packages.join(' ')}`, options)
     this.name = 'MissingDependencyError'
     this.packages = packages
   }

@@ -9,6 +9,7 @@ describe('parseCommand', () => {
     expect(parseCommand(['--mode', 'server'])).toEqual({
       mode: 'server',
       listen: { host: '127.0.0.1', port: 0, wsPort: 0 },
+      webrtcDirect: { port: 0, required: false },
       json: false,
       verbose: false,
       store: 'memory:',
@@ -65,6 +66,12 @@ describe('parseCommand', () => {
       policy: { dropOnDisconnect: false }
     })
     expect(command.mode === 'server' && command.announce.map(String)).toEqual(['/dns4/rdv.example.com/tcp/443/wss', '/ip4/203.0.113.7/tcp/4001'])
+  })
+
+  it('given --webrtc-port, WebRTC-direct is required on that UDP port; given --no-webrtc, there is none; both contradict', () => {
+    expect(parseCommand(['--mode', 'server', '--webrtc-port', '4003'])).toMatchObject({ webrtcDirect: { port: 4003, required: true } })
+    expect(parseCommand(['--mode', 'server', '--no-webrtc'])).not.toHaveProperty('webrtcDirect')
+    expect(() => parseCommand(['--mode', 'server', '--no-webrtc', '--webrtc-port', '4003'])).toThrow(expect.objectContaining({ name: 'UsageError' }))
   })
 
   it('given client flags, reads them, defaulting to namespace rendezvous and TTL 7200 s', () => {

@@ -26,10 +26,10 @@ export class CliProcess {
   private readonly waiters = new Set<() => void>()
   private exit?: Exit
 
-  constructor (entry: string, args: string[], extraEnv: Record<string, string> = {}) {
+  constructor (entry: string, args: string[], extraEnv: Record<string, string> = {}, detached = false) {
     // a DEBUG from the developer's shell would add log lines to stderr that the tests count
     const { DEBUG: _debug, ...env } = process.env
-    this.child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: ROOT, env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached })
     createInterface({ input: this.child.stdout! }).on('line', line => { this.lines.push(line); this.wake() })
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
     this.exited = new Promise(resolve => {
@@ -39,6 +39,11 @@ export class CliProcess {
         resolve(this.exit)
       })
     })
+  }
+
+  /** The program's own process id: node runs it, with no wrapper in between */
+  get pid (): number | undefined {
+    return this.child.pid
   }
 
   /** The first stdout line that `matches`, once printed; rejects if the process ends without printing it */
@@ -67,9 +72,13 @@ export class CliProcess {
 
 const running = new Set<CliProcess>()
 
-/** `libp2p-rendezvous ...args`, or another entry of `src/cli` (or another program), with `env` added to ours */
-export function startCli (args: string[], entry = 'src/cli/main.ts', env?: Record<string, string>): CliProcess {
-  const cli = new CliProcess(entry, args, env)
+/**
+ * `libp2p-rendezvous ...args`, or another entry of `src/cli` (or another
+ * program), with `env` added to ours; `detached`, in a session of its own,
+ * which the scheduler shares the cores with like any other session
+ */
+export function startCli (args: string[], entry = 'src/cli/main.ts', env?: Record<string, string>, detached?: boolean): CliProcess {
+  const cli = new CliProcess(entry, args, env, detached)
   running.add(cli)
   void cli.exited.then(() => running.delete(cli))
   return cli

@@ -3,10 +3,19 @@
  * loopback, random ports. Nothing here waits on a clock; every wait ends on
  * a line of output or an exit, bounded by the test timeout.
  */
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { webRTCDirect } from '@libp2p/webrtc'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { FLAGS } from '../../src/cli/args.ts'
@@ -44,8 +53,10 @@ describe('libp2p-rendezvous --mode server', () => {
     const { peerId, multiaddrs } = await startPoint()
 
     expect(multiaddrs.some(ma => ma.includes('/ws/'))).toBe(true)
-    expect(multiaddrs.some(ma => !ma.includes('/ws/'))).toBe(true)
-    dialer = await createNode({ host: '127.0.0.1', port: 0, wsPort: 0 }, {})
+    expect(multiaddrs.some(ma => ma.includes('/webrtc-direct/certhash/'))).toBe(true)
+    expect(multiaddrs.some(ma => !ma.includes('/ws/') && !ma.includes('/webrtc-direct/'))).toBe(true)
+    // the CLI's own node dials TCP and WebSockets; WebRTC-direct is for browsers, and Node peers with @libp2p/webrtc
+    dialer = await createLibp2p({ transports: [tcp(), webSockets(), webRTCDirect()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })
     for (const ma of multiaddrs) {
       expect(ma.endsWith(`/p2p/${peerId}`)).toBe(true)
       const connection = await dialer.dial(multiaddr(ma))
@@ -62,8 +73,25 @@ describe('libp2p-rendezvous --mode server', () => {
     const cli = startCli(['--mode', 'server', '--stats-interval', '0', '--announce', announced])
     await cli.line(line => line.startsWith('Press Ctrl+C'))
     const text = cli.lines.join('\n')
-    expect(text).toMatch(new RegExp(`Rendezvous server listening on:\n/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/\\S+\n/ip4/127\\.0\\.0\\.1/tcp/\\d+/ws/p2p/\\S+\nAnnounced to peers as:\n${announced}/p2p/`))
+    expect(text).toMatch(new RegExp(`Rendezvous server listening on:\n/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/\\S+\n/ip4/127\\.0\\.0\\.1/tcp/\\d+/ws/p2p/\\S+\n/ip4/127\\.0\\.0\\.1/udp/\\d+/webrtc-direct/certhash/\\S+\nAnnounced to peers as:\n${announced}/p2p/`))
     expect(text).toContain(`--address ${announced}/p2p/`)
+  })
+
+  it('given --key-file and --webrtc-port, a restarted point prints the same WebRTC-direct address, certhash and all', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'rendezvous-cli-webrtc-'))
+    try {
+      const keyFile = join(directory, 'point.key')
+      const webRTCDirect = (multiaddrs: string[]): string | undefined => multiaddrs.find(ma => ma.includes('/webrtc-direct/certhash/'))
+      const first = await startPoint(['--key-file', keyFile])
+      const address = webRTCDirect(first.multiaddrs) ?? ''
+      const port = /\/udp\/(\d+)\//.exec(address)?.[1] ?? ''
+      await first.cli.stop()
+
+      const again = await startPoint(['--key-file', keyFile, '--webrtc-port', port])
+      expect(webRTCDirect(again.multiaddrs)).toBe(address)
+    } finally {
+      await rm(directory, { recursive: true, force: true })
+    }
   })
 
   it('given a limit flag, the point holds to it (--max-connections 1: a second peer is refused)', async () => {

@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { OwnRecord } from '../../src/client/own-record.ts'
+import { WEBRTC_SIGNALING_PROTOCOL } from '../../src/constants.ts'
 import { openPeerRecord } from '../../src/protocol/peer-record.ts'
 import { newKey } from '../fixtures/records.ts'
 import type { OwnRecordInit } from '../../src/client/own-record.ts'
@@ -17,13 +18,14 @@ interface Subject {
 }
 
 /** An OwnRecord over a stand-in address manager (the only part of a node it reads) and a clock we move */
-async function ownRecord (addresses: string[], init: Omit<OwnRecordInit, 'now'> = {}, key?: PrivateKey): Promise<Subject> {
+async function ownRecord (addresses: string[], init: Omit<OwnRecordInit, 'now'> = {}, key?: PrivateKey, protocols: string[] = []): Promise<Subject> {
   const privateKey = key ?? await newKey()
   let current: Multiaddr[] = addresses.map(a => multiaddr(a))
   let time = 1_000_000
   const addressManager = { getAddresses: () => current } as unknown as AddressManager
+  const registrar = { getProtocols: () => protocols }
   return {
-    record: new OwnRecord({ privateKey, addressManager }, { ...init, now: () => time }),
+    record: new OwnRecord({ privateKey, addressManager, registrar }, { ...init, now: () => time }),
     key: privateKey,
     setAddresses (next) { current = next.map(a => multiaddr(a)) },
     setTime (ms) { time = ms }
@@ -83,6 +85,22 @@ describe('our own peer record', () => {
     const early = await openPeerRecord(await subject.record.seal())
     subject.record.raiseSeqFloor(early.seq + 1_000n)
     expect((await openPeerRecord(await subject.record.seal())).seq).toBe(early.seq + 1_001n)
+  })
+
+  it('given a relayed address and a node that takes WebRTC signalled through the relay, then the /webrtc address behind it comes first, once', async () => {
+    const key = await newKey()
+    // the address manager ends every address with our own /p2p/
+    const self = `/p2p/${peerIdFromPrivateKey(key).toString()}`
+    const relayed = '/ip4/10.0.0.1/tcp/1/ws/p2p/12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq/p2p-circuit'
+    const withWebRTC = await ownRecord([relayed + self, `/ip4/10.0.0.2/tcp/2${self}`], {}, key, [WEBRTC_SIGNALING_PROTOCOL])
+    expect(withWebRTC.record.addresses().map(String)).toEqual([`${relayed}/webrtc`, relayed, '/ip4/10.0.0.2/tcp/2'])
+
+    // listening on /webrtc already gave it: not twice
+    withWebRTC.setAddresses([`${relayed}/webrtc${self}`, relayed + self])
+    expect(withWebRTC.record.addresses().map(String)).toEqual([`${relayed}/webrtc`, relayed])
+
+    const without = await ownRecord([relayed + self], {}, key, ['/ipfs/id/1.0.0'])
+    expect(without.record.addresses().map(String)).toEqual([relayed])
   })
 
   it('given a filter, then only the addresses it keeps are advertised', async () => {

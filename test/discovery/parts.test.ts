@@ -3,6 +3,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
 import { defaultLogger } from '@libp2p/logger'
+import { describeFailure } from '../../src/discovery/errors.ts'
 import { PeerView } from '../../src/discovery/peers/peer-view.ts'
 import { isPointFailure, PointHealth } from '../../src/discovery/points/point-health.ts'
 import { parsePoints } from '../../src/discovery/points/points.ts'
@@ -194,6 +195,27 @@ describe('point health', () => {
     expect(isPointFailure({ name: 'InternalError' })).toBe(true)
     expect(isPointFailure({ name: 'TimeoutError' })).toBe(true)
     expect(isPointFailure(new Event('error'))).toBe(true)
+  })
+
+  it('a failed WebSocket dial, which rejects with a bare Event, is told as what it was and where', async () => {
+    // the shape a browser's WebSocket gives: an `error` Event whose target is the socket
+    class WebSocket extends EventTarget { readonly url = 'ws://127.0.0.1:9/' }
+    const socket = new WebSocket()
+    const event = await new Promise<Event>(resolve => {
+      socket.addEventListener('error', resolve)
+      socket.dispatchEvent(new Event('error'))
+    })
+    expect(describeFailure(event)).toEqual({ error: 'WebSocket error event (ws://127.0.0.1:9/)', errorName: 'Event' })
+    expect(describeFailure(new Event('close'))).toEqual({ error: 'unknown close event', errorName: 'Event' })
+    expect(describeFailure(Object.assign(new Error('down'), { name: 'DialError' }))).toEqual({ error: 'down', errorName: 'DialError' })
+
+    const clock = new ManualClock(0)
+    const [point] = parsePoints([`/dns4/point.test/tcp/443/wss/p2p/${(await peerId()).toString()}`])
+    const context = { self: await peerId(), log: defaultLogger().forComponent('test'), clock, settings: { points: [point] } as unknown as Settings, emit: () => {} } as unknown as Context
+    const health = new PointHealth(context, {} as ConnectionManager)
+    health.start({ signal: new AbortController().signal } as Run)
+    health.failed(point, event, 10)
+    expect(health.all()[0]).toMatchObject({ status: 'error', error: 'WebSocket error event (ws://127.0.0.1:9/)', errorName: 'Event', retryAt: 10 })
   })
 })
 

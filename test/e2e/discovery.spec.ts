@@ -16,7 +16,7 @@ async function pairAtOwnPoint (openPeer: (options: PageOptions) => Promise<Peer>
 }
 
 test.describe('two browsers in one namespace', () => {
-  test('discover each other through the point, from the network, and one connects to the other through the relay', async ({ openPeer }) => {
+  test('discover each other through the point, from the network, and one connects to the other directly, signalled through the relay', async ({ openPeer }) => {
     const namespace = freshNamespace('pair')
     const alice = await openPeer({ namespace })
     const bob = await openPeer({ namespace })
@@ -35,12 +35,12 @@ test.describe('two browsers in one namespace', () => {
     await expect(alice.demo.peer(bob.id).getByTestId('peer-addrs')).toContainText(`/p2p/${pointId}/p2p-circuit`)
     await expect(alice.page.getByTestId('self-addrs')).toContainText('/p2p-circuit')
 
-    // alice dials bob through the relay and pings him
+    // alice dials bob over WebRTC, signalled through the relay (the /webrtc address he registered), and pings him
     await alice.demo.peer(bob.id).getByTestId('connect').click()
-    await expect(alice.demo.peer(bob.id).getByTestId('peer-status')).toHaveText(/connected via relay · ping \d+ ms/)
-    await expect(alice.demo.peer(bob.id)).toHaveAttribute('data-connected', 'relayed')
-    // bob sees the connection that came in through the relay
-    await expect(bob.demo.peer(alice.id)).toHaveAttribute('data-connected', 'relayed')
+    await expect(alice.demo.peer(bob.id).getByTestId('peer-status')).toHaveText(/connected directly · ping \d+ ms/)
+    await expect(alice.demo.peer(bob.id)).toHaveAttribute('data-connected', 'direct')
+    // bob sees the connection that came in
+    await expect(bob.demo.peer(alice.id)).toHaveAttribute('data-connected', 'direct')
     await expect(alice.demo.error).toBeHidden()
     await expect(bob.demo.error).toBeHidden()
   })

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { test as base, chromium, expect } from '@playwright/test'
 import { CHROMIUM_ARGS, chromiumPath } from '../../scripts/chromium.mjs'
-import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from '@playwright/test'
+import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page, TestInfo } from '@playwright/test'
 import type { ChildProcess } from 'node:child_process'
 
 export { expect }
@@ -175,6 +175,8 @@ export interface PointHandle extends ProcessHandle {
   peerId: string
   /** The point's WebSocket address, for browsers */
   address: string
+  /** The point's WebRTC-direct address, for browsers */
+  webrtcDirect: string
   /** The requests served so far, when started with `logRequests` */
   requests(filter?: Partial<PointRequest>): PointRequest[]
 }
@@ -189,6 +191,8 @@ export interface PointOptions {
   logRequests?: boolean
   /** `--max-namespace-length` */
   maxNamespaceLength?: number
+  /** `--relay-duration-limit`, seconds */
+  relayDurationLimit?: number
 }
 
 export async function startPoint (options: PointOptions = {}): Promise<PointHandle> {
@@ -196,15 +200,17 @@ export async function startPoint (options: PointOptions = {}): Promise<PointHand
   if (options.keyFile != null) args.push('--key-file', options.keyFile)
   if (options.logRequests === true) args.push('--log-requests')
   if (options.maxNamespaceLength != null) args.push('--max-namespace-length', String(options.maxNamespaceLength))
+  if (options.relayDurationLimit != null) args.push('--relay-duration-limit', String(options.relayDurationLimit))
   const handle = startNode(args)
   const first = await handle.waitForLine(line => typeof line === 'object' && line?.peerId != null)
   const address = (first.multiaddrs as string[]).find(ma => ma.includes('/ws/'))
   if (address == null) throw new Error(`the point has no WebSocket address: ${first.multiaddrs.join(' ')}`)
+  const webrtcDirect = (first.multiaddrs as string[]).find(ma => ma.includes('/webrtc-direct/')) ?? ''
   const requests = (filter: Partial<PointRequest> = {}): PointRequest[] => handle.lines
     .map(parseLine)
     .filter((line): line is PointRequest => line?.event === 'request')
     .filter(line => Object.entries(filter).every(([key, value]) => (line as any)[key] === value))
-  return Object.assign(handle, { peerId: first.peerId as string, address, requests })
+  return Object.assign(handle, { peerId: first.peerId as string, address, webrtcDirect, requests })
 }
 
 interface Fixtures {
@@ -291,3 +297,11 @@ export const test = base.extend<Fixtures, WorkerFixtures>({
   }, { scope: 'worker' }]
 })
 
+
+/**
+ * Where a test writes a picture of the page: into docs/ when UPDATE_SCREENSHOT
+ * is set (that is how the pictures there are made), else into its own output
+ */
+export function screenshotPath (testInfo: TestInfo, name: string): string {
+  return process.env.UPDATE_SCREENSHOT != null ? resolve(root, 'docs', name) : testInfo.outputPath(name)
+}

@@ -1,9 +1,8 @@
-import { resolve } from 'node:path'
-import { expect, test } from './fixtures.ts'
+import { expect, screenshotPath, test } from './fixtures.ts'
 
 /**
  * The page as the README shows it: one window listing two peers, one of
- * them pinged through the relay. Written to docs/demo.png when
+ * them pinged directly over WebRTC. Written to docs/demo.png when
  * UPDATE_SCREENSHOT is set, attached to the test report otherwise.
  */
 test('the page with two peers listed', async ({ openPeer }, testInfo) => {
@@ -17,11 +16,10 @@ test('the page with two peers listed', async ({ openPeer }, testInfo) => {
   await alice.demo.registered()
   await alice.demo.peer(bob.id).getByTestId('connect').click()
   await expect(alice.demo.peer(bob.id).getByTestId('peer-status')).toHaveText(/ping \d+ ms/)
+  await expect(alice.page.getByTestId('live')).toHaveAttribute('data-state', 'live')
   await expect(alice.demo.error).toBeHidden()
 
-  const path = process.env.UPDATE_SCREENSHOT != null
-    ? resolve(import.meta.dirname, '../../docs/demo.png')
-    : testInfo.outputPath('demo.png')
+  const path = screenshotPath(testInfo, 'demo.png')
   await alice.page.screenshot({ path, fullPage: true, animations: 'disabled' })
   await testInfo.attach('demo', { path, contentType: 'image/png' })
 })

@@ -63,3 +63,44 @@ test('a hidden tab stops polling the point, and catches up as soon as it is visi
     await tab.close()
   }
 })
+
+test('the live indicator: when the point last answered, and paused while the tab is hidden', async ({ realBrowser }) => {
+  const point = await startPoint()
+  const tab = await realBrowser.context.newPage()
+  const cover = await realBrowser.context.newPage()
+  // read through evaluate: a hidden tab runs no animation frames for Playwright's waiting
+  const live = async (): Promise<{ state?: string, lastSuccess: number, text: string }> => tab.evaluate(() => {
+    const el = document.querySelector<HTMLElement>('[data-testid="live"]')!
+    return { state: el.dataset.state, lastSuccess: Number(el.dataset.lastSuccess), text: el.textContent ?? '' }
+  })
+  try {
+    await tab.bringToFront()
+    const peer = new DemoPage(tab)
+    await tab.goto(demoUrl({ namespace: freshNamespace('live'), interval: 1000, points: [point.address] }))
+    await peer.selfId()
+    await peer.registered()
+    await expect(peer.page.getByTestId('live')).toHaveAttribute('data-state', 'live')
+    await expect(peer.page.getByTestId('live')).toHaveText(/^Live · last poll \d+ s ago$/)
+    // every poll's answer moves it on
+    const first = (await live()).lastSuccess
+    await expect.poll(async () => (await live()).lastSuccess).toBeGreaterThan(first)
+
+    await cover.bringToFront()
+    await expect.poll(async () => (await live()).state).toBe('paused')
+    expect((await live()).text).toMatch(/^Paused while this tab is hidden · last poll \d+ s ago$/)
+    // nothing answers a tab that does not ask: the last poll stays where it was
+    await pageTimerTicks(tab, 1)
+    const paused = (await live()).lastSuccess
+    await pageTimerTicks(tab, 3)
+    expect((await live()).lastSuccess).toBe(paused)
+    expect((await live()).state).toBe('paused')
+
+    // visible again: live, with a new answer
+    await tab.bringToFront()
+    await expect.poll(async () => (await live()).state).toBe('live')
+    await expect.poll(async () => (await live()).lastSuccess).toBeGreaterThan(paused)
+  } finally {
+    await cover.close()
+    await tab.close()
+  }
+})

@@ -6,6 +6,7 @@
  * imported first, it finds a peer over WebSockets.
  */
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { dirname, join, normalize } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { killAll, startCli } from '../cli/cli-process.ts'
@@ -63,6 +64,21 @@ describe('a Node program using the SDK', () => {
     expect(await program.line(() => true)).toBe(node.peerId.toString())
     expect(await program.exited).toEqual({ code: 0, signal: null })
     expect(program.stderr).toBe('')
+  })
+
+  it('with node-compat, a WebSocket reset before its handshake closes, and an error nobody listens to does not end the program', async () => {
+    // resets every connection: libp2p's dial listens for `open` only, and has stopped listening once it gives up
+    const server = createServer(socket => { socket.resetAndDestroy() })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (server.address() as { port: number }).port
+      const program = startCli([], 'test/node/programs/websocket-reset.ts', { PORT: String(port) })
+      expect(await program.exited).toEqual({ code: 0, signal: null })
+      expect(program.lines).toEqual(['closed'])
+      expect(program.stderr).toBe('')
+    } finally {
+      server.close()
+    }
   })
 
   it('the shims are the package\'s node-compat subpath, and nothing the package root imports reaches them (or ws)', () => {

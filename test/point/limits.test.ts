@@ -213,4 +213,17 @@ describe('limits of the point', () => {
     // the two before it wait for their request (circuit-relay-v2 gives them 30 s)
     expect(open.map(stream => stream.status)).toEqual(['open', 'open'])
   })
+
+  it('maxRelayedConnectionsPerPeer: a relayed connection to a peer that already has that many through the point is refused, the ones before it stay', async () => {
+    const point = await startPoint({ limits: { maxRelayedConnectionsPerPeer: 2 } })
+    const bob = await browserShaped(wsAddress(point))
+    const callers = [await browserShaped(wsAddress(point)), await browserShaped(wsAddress(point)), await browserShaped(wsAddress(point))]
+    // each relayed connection to bob is a STOP stream the point holds open to him
+    const open = [await relayedConnection(callers[0], bob), await callers[1].dial(multiaddr(relayAddresses(bob)[0]))]
+
+    await expect(callers[2].dial(multiaddr(relayAddresses(bob)[0]))).rejects.toThrow()
+
+    expect(open.map(connection => connection.status)).toEqual(['open', 'open'])
+    expect(await echo(open[1], 1024)).toBe(1024)
+  })
 })

@@ -19,12 +19,13 @@ afterEach(cleanUp)
 const ANNOUNCED = '/dns4/rdv.example.com/tcp/443/wss'
 
 describe('createRendezvousPoint', () => {
-  it('by default listens on TCP and WebSockets on loopback, with the rendezvous, relay, identify and ping protocols', async () => {
+  it('by default listens on TCP, WebSockets and WebRTC-direct on loopback, with the rendezvous, relay, identify and ping protocols', async () => {
     const point = await startPoint()
 
     expect(point.getMultiaddrs().map(String)).toEqual([
       expect.stringMatching(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${point.peerId.toString()}$`)),
-      expect.stringMatching(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/ws/p2p/${point.peerId.toString()}$`))
+      expect.stringMatching(new RegExp(`^/ip4/127\\.0\\.0\\.1/tcp/\\d+/ws/p2p/${point.peerId.toString()}$`)),
+      expect.stringMatching(new RegExp(`^/ip4/127\\.0\\.0\\.1/udp/\\d+/webrtc-direct/certhash/u[\\w-]+/p2p/${point.peerId.toString()}$`))
     ])
     expect(point.getProtocols()).toEqual(expect.arrayContaining([
       '/rendezvous/1.0.0', '/libp2p/circuit/relay/0.2.0/hop', '/ipfs/id/1.0.0', '/ipfs/ping/1.0.0'
@@ -60,8 +61,11 @@ describe('announce', () => {
 
     expect(point.getMultiaddrs().map(String)).toEqual([`${ANNOUNCED}/p2p/${id}`])
     const listening = point.services.point.getListenAddrs().map(String)
-    expect(listening).toHaveLength(2)
-    expect(listening.every(ma => ma.startsWith('/ip4/127.0.0.1/tcp/'))).toBe(true)
+    expect(listening).toEqual([
+      expect.stringMatching(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+$/),
+      expect.stringMatching(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws$/),
+      expect.stringMatching(/^\/ip4\/127\.0\.0\.1\/udp\/\d+\/webrtc-direct\/certhash\/u[\w-]+$/)
+    ])
 
     // identify tells a peer the announced address
     const peer = await dialer()

@@ -1,4 +1,5 @@
 import { anySignal } from 'any-signal'
+import { describeFailure } from '../errors.ts'
 import type { PointState } from '../api.ts'
 import type { Context, Point, Run } from '../context.ts'
 import type { Task } from '../timing/scheduler.ts'
@@ -92,8 +93,7 @@ export class PointHealth {
     const { state } = record
     const now = this.#context.clock.now()
     retryAt ??= state.retryAt != null && state.retryAt > now ? state.retryAt : undefined
-    const error = String(err?.message ?? err)
-    const errorName = err?.name
+    const { error, errorName } = describeFailure(err)
     if (state.status === 'error' && state.error === error && state.errorName === errorName && state.retryAt === retryAt) return
     this.#set(record, { status: 'error', error, errorName, retryAt, lastSuccessAt: state.lastSuccessAt, updatedAt: now })
   }

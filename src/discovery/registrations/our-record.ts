@@ -21,7 +21,7 @@ export class OurRecord {
    */
   #addresses = ''
 
-  constructor (context: Context, components: Pick<RendezvousClientComponents, 'privateKey' | 'addressManager'>, cache: CacheSync) {
+  constructor (context: Context, components: Pick<RendezvousClientComponents, 'privateKey' | 'addressManager' | 'registrar'>, cache: CacheSync) {
     this.#context = context
     this.#cache = cache
     const { settings, clock } = context

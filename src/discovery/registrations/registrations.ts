@@ -5,7 +5,7 @@ import { checkSignal } from '../../client/requests.ts'
 import { DEFAULT_TTL } from '../../constants.ts'
 import { NoAddressesError } from '../../errors.ts'
 import { LEAVE_GRACE } from '../constants.ts'
-import { failureOf } from '../errors.ts'
+import { describeFailure, failureOf } from '../errors.ts'
 import { PairTable } from '../points/pair-table.ts'
 import { jitter } from '../timing/backoff.ts'
 import { OurRecord } from './our-record.ts'
@@ -67,7 +67,7 @@ export class Registrations implements OwnRegistrations {
   /** `beforeunload` sent our UNREGISTERs; no REGISTER goes out until the page is back (see `leave`) */
   #leaving?: { sent: Promise<void>, timer: TimerId }
 
-  constructor (context: Context, components: Pick<RendezvousClientComponents, 'privateKey' | 'addressManager'>, requests: Requests, health: PointHealth, cache: CacheSync) {
+  constructor (context: Context, components: Pick<RendezvousClientComponents, 'privateKey' | 'addressManager' | 'registrar'>, requests: Requests, health: PointHealth, cache: CacheSync) {
     this.#context = context
     this.#requests = requests
     this.#health = health
@@ -363,7 +363,7 @@ export class Registrations implements OwnRegistrations {
     }
     const delay = Math.round(settings.backoff.delay(++slot.failures))
     log.error('registering in %s at %p failed, retrying in %dms - %e', slot.namespace, slot.point.id, delay, err)
-    this.#setState(slot, { status: 'error', error: String(err?.message ?? err), errorName: err?.name, retryAt: now + delay, updatedAt: now })
+    this.#setState(slot, { status: 'error', ...describeFailure(err), retryAt: now + delay, updatedAt: now })
     this.#health.failed(slot.point, err, now + delay)
     return now + delay
   }

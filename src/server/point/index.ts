@@ -1,6 +1,6 @@
 /**
- * A whole rendezvous point in one call: a libp2p node on TCP (for Node peers)
- * and WebSockets (for browsers), with noise, yamux, identify, ping, a
+ * A whole rendezvous point in one call: a libp2p node on TCP (for Node peers),
+ * WebSockets and WebRTC-direct (for browsers), with noise, yamux, identify, ping, a
  * circuit-relay-v2 server (browsers cannot listen, so a reservation here is
  * the address they register) and the rendezvous service, every limit sized
  * for a crowd of browsers. The `libp2p-rendezvous --mode server` command runs
@@ -16,6 +16,7 @@ import { loadOrCreateKey } from './key-file.ts'
 import { resolveLimits } from './limits.ts'
 import { loadPointParts } from './parts.ts'
 import { PointService } from './point-service.ts'
+import { isWebRTCDirect, webRTCDirectAvailable, webRTCDirectTransport } from './webrtc-direct.ts'
 import { RendezvousPoint } from '../rendezvous-server.ts'
 import type { RendezvousPointLimits } from './limits.ts'
 import type { PointServiceComponents, RendezvousPointService } from './point-service.ts'
@@ -29,22 +30,30 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export { DEFAULT_LIMITS } from './limits.ts'
 export { KeyFileError, loadOrCreateKey } from './key-file.ts'
 export { webSocketGuard } from './websocket-guard.ts'
+export { MissingDependencyError } from '../optional-dependency.ts'
 export type { PointLimits, RendezvousPointLimits } from './limits.ts'
 export type { RendezvousPointService, RendezvousPointStats } from './point-service.ts'
 
 export interface RendezvousPointInit {
   /**
    * Multiaddrs to listen on: TCP ones for Node peers, `/ws` ones for
-   * browsers (put TLS in front of those: see docs/deploy.md).
+   * browsers (put TLS in front of those: see docs/deploy.md), and
+   * `/udp/<port>/webrtc-direct` ones, which browsers dial without a TLS
+   * certificate; those need the optional package `@libp2p/webrtc`
+   * (`MissingDependencyError` without it). The WebRTC-direct certificate is
+   * derived from the point's key, so with `keyFile` its certhash, and so the
+   * address, survives restarts.
    *
-   * @default ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
+   * @default ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws', '/ip4/127.0.0.1/udp/0/webrtc-direct'], the last when `@libp2p/webrtc` is installed
    */
   listen?: string[]
   /**
    * The addresses peers are told (by identify) instead of the listen
    * addresses, for a point behind a reverse proxy or a NAT, e.g.
    * `/dns4/rdv.example.com/tcp/443/wss`. Relay reservations carry them, so
-   * browsers' relay addresses are built on them too.
+   * browsers' relay addresses are built on them too. A WebRTC-direct one
+   * (`/ip4/203.0.113.5/udp/4003/webrtc-direct`) gets the point's
+   * `/certhash/` added.
    *
    * @default the listen addresses
    */
@@ -79,6 +88,11 @@ export type RendezvousPointServices = {
 export type RendezvousPointNode = Libp2p<RendezvousPointServices>
 
 const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
+const DEFAULT_WEBRTC_DIRECT = '/ip4/127.0.0.1/udp/0/webrtc-direct'
+
+async function defaultListen (): Promise<string[]> {
+  return await webRTCDirectAvailable() ? [...DEFAULT_LISTEN, DEFAULT_WEBRTC_DIRECT] : DEFAULT_LISTEN
+}
 
 /** The announce addresses, without our own /p2p/ (libp2p adds it); another peer's id is an error */
 function announceAddresses (announce: Array<string | Multiaddr>, self: PeerId): Multiaddr[] {
@@ -102,7 +116,8 @@ function announceAddresses (announce: Array<string | Multiaddr>, self: PeerId): 
  *
  * @throws InvalidParametersError for a bad limit, TTL or announce address;
  * KeyFileError when `keyFile` cannot be read or written;
- * MissingDependencyError when libp2p or one of its parts is not installed; libp2p's
+ * MissingDependencyError when libp2p or one of its parts is not installed, or
+ * for a WebRTC-direct listen address without `@libp2p/webrtc`; libp2p's
  * UnsupportedListenAddressesError when it cannot listen
  */
 export async function createRendezvousPoint (init: RendezvousPointInit = {}): Promise<RendezvousPointNode> {
@@ -120,12 +135,14 @@ export async function createRendezvousPoint (init: RendezvousPointInit = {}): Pr
     maxPendingPerHost: Math.max(1, Math.floor(limits.maxPendingConnections / 2)),
     log: logger.forComponent('libp2p:rendezvous:point:hosts')
   })
+  const listen = init.listen ?? await defaultListen()
+  const webRTCDirect = listen.filter(isWebRTCDirect)
 
   return createLibp2p<RendezvousPointServices>({
     privateKey,
     logger,
-    addresses: { listen: init.listen ?? DEFAULT_LISTEN, announce: announce.map(String) },
-    transports: [tcp(), webSockets()],
+    addresses: { listen, announce: announce.map(String) },
+    transports: [tcp(), webSockets(), ...(webRTCDirect.length > 0 ? [await webRTCDirectTransport(privateKey, webRTCDirect)] : [])],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: hostLimits,
