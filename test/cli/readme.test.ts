@@ -27,10 +27,11 @@ function shown (command: string): string[] {
   return from < 0 ? [] : rest.slice(0, to < 0 ? rest.length : to)
 }
 
-/** A README line as a pattern: its peer ids, times and numbers stand for any */
+/** A README line as a pattern: its peer ids, hashes, times and numbers stand for any */
 function pattern (line: string): RegExp {
   const escaped = line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-    .replace(/12D3KooW\w*…/g, '12D3KooW\\w+')
+    // an id or hash cut short with "…" (peer ids, certhashes) stands for the whole
+    .replace(/[\w-]+…/g, '[\\w-]+')
     .replace(/\\\[\d\d:\d\d:\d\d\\\]/g, '\\[\\d\\d:\\d\\d:\\d\\d\\]')
     .replace(/\d+/g, '[\\d.]+')
   return new RegExp(`^${escaped}$`)
