@@ -56,9 +56,10 @@ test.beforeAll(async () => {
   mkdirSync(app)
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'new-app', private: true, type: 'module' }))
   // what the browser example's README says to install, then what builds it and what the Node example adds
-  installOutput = await npmInstall(app, installList(browserExample.dependencies, tarball))
-  // what only a point needs (its WebRTC-direct listener's @libp2p/webrtc too), none of which the browser example uses
-  serverOnly = ['ioredis', '@libp2p/tcp', '@libp2p/webrtc'].filter(name => existsSync(join(app, 'node_modules', name)))
+  // what the README's snippet imports and the browser example depends on, at the ranges this repository uses
+  const snippetImports = Object.fromEntries([...SNIPPET.matchAll(/^import .* from '([^']+)'$/gm)].map(([, name]) => [name, pkg.devDependencies[name] ?? browserExample.dependencies[name]]))
+  installOutput = await npmInstall(app, installList({ ...browserExample.dependencies, ...snippetImports }, tarball))
+  serverOnly = ['ioredis', '@libp2p/tcp'].filter(name => existsSync(join(app, 'node_modules', name)))
   await npmInstall(app, [...installList(browserExample.devDependencies, tarball), ...installList(nodeExample.dependencies, tarball).filter(p => p.startsWith('@libp2p/tcp@'))])
 
   // the point, as someone without a clone runs it: npx, from the tarball alone, in an empty directory
