@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// the compiled entry; `npm run build` (run by `prepare`) produces it
-import '../dist/src/cli/server-main.js'
+// the bundled program (`npm run build:cli`, run by `prepack`): it carries its server-only dependencies
+import '../dist/cli/libp2p-rendezvous-server.js'

@@ -36,7 +36,7 @@ export { peerInfoSchema, rendezvousClient } from './client/index.ts'
 export type { DiscoverAllOptions, DiscoverOptions, DiscoverResult, PeerInfoSchema, RegisterOptions, Registration, RendezvousClient, RendezvousClientComponents, RendezvousClientInit } from './client/index.ts'
 export * from './errors.ts'
 export { DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_TTL, RENDEZVOUS_PROTOCOL } from './constants.ts'
-export { rendezvousDiscovery, memoryCache, idbCache, systemClock, alwaysVisible, documentVisibility, AllPointsFailedError } from './discovery/index.ts'
+export { rendezvousDiscovery, memoryCache, idbCache, systemClock, alwaysVisible, documentVisibility, AllPointsFailedError, PointsDeniedError } from './discovery/index.ts'
 export type {
   RendezvousDiscovery, RendezvousDiscoveryInit, RendezvousDiscoveryComponents, RendezvousDiscoveryEvents, FindPeersOptions,
   PeerViewUpdate, PeerViewRemoval, PeerRemovalReason, Unregistered, DiscoveredPeer, PeerSource, RegistrationState, RegistrationStatus,

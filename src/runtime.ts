@@ -17,6 +17,6 @@ export function checkRuntime (webSockets = false): void {
     throw new UnsupportedRuntimeError(`This runtime has no Promise.withResolvers, which libp2p needs: ${CURE}`)
   }
   if (webSockets && typeof globalThis.WebSocket !== 'function') {
-    throw new UnsupportedRuntimeError(`This runtime has no global WebSocket, which libp2p dials /ws and /wss addresses with: ${CURE}`)
+    throw new UnsupportedRuntimeError(`This runtime has no global WebSocket, which libp2p dials /ws and /wss addresses with: ${CURE} (with the ws package installed)`)
   }
 }

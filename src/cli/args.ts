@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DEFAULT_MAX_REGISTRATIONS, DEFAULT_MIN_TTL, DEFAULT_TTL, MAX_DISCOVER_LIMIT, MAX_NAMESPACE_LENGTH, MAX_REGISTRATIONS_PER_PEER, MAX_TTL } from '../constants.ts'
 import { DEFAULT_LIMITS } from '../server/point/limits.ts'
+import { resolvePolicy } from '../server/rendezvous-server.ts'
+import { storeKind } from '../server/store/from-url.ts'
 import { describeError } from './output.ts'
 import type { RendezvousPointLimits, RendezvousServerInit } from '../server/index.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -31,6 +33,10 @@ export interface Flag {
   multiple?: boolean
   /** Shown under this heading in `--help` rather than with its mode's other options */
   section?: string
+  /** An environment variable that gives the value when the flag is absent (for secrets, which `ps` would show) */
+  env?: string
+  /** The `RendezvousServerInit` option it sets, named in errors the point's policy finds */
+  option?: keyof RendezvousServerInit
   help: string
 }
 
@@ -47,16 +53,17 @@ export const FLAGS = {
   json: { type: 'boolean', help: 'print one JSON object per line; the first is {"peerId": …, "multiaddrs": […]}' },
   verbose: { type: 'boolean', short: 'v', help: 'debug logging of libp2p:rendezvous* to stderr (DEBUG=… works too)' },
   help: { type: 'boolean', short: 'h', help: 'show this help and exit' },
+  version: { type: 'boolean', help: 'print the version and exit' },
 
-  store: { type: 'string', value: 'url', default: 'memory:', modes: SERVER, help: 'where registrations are kept: memory: (this process only) or a redis:// URL' },
+  store: { type: 'string', value: 'url', default: 'memory:', env: 'RENDEZVOUS_STORE', modes: SERVER, help: 'where registrations are kept: memory: (this process only) or a redis:// URL; with a password, better in $RENDEZVOUS_STORE, out of sight of ps' },
   'stats-interval': { type: 'string', value: 's', default: '10', modes: SERVER, help: 'seconds between statistics lines (connections, relay reservations, registrations per namespace); 0 turns them off' },
-  'min-ttl': { type: 'string', value: 's', default: String(DEFAULT_MIN_TTL), modes: SERVER, help: 'shortest registration TTL admitted, in seconds' },
-  'max-ttl': { type: 'string', value: 's', default: String(MAX_TTL), modes: SERVER, help: `longest registration TTL admitted, in seconds; at most ${MAX_TTL}` },
-  'default-ttl': { type: 'string', value: 's', default: String(DEFAULT_TTL), modes: SERVER, help: 'TTL granted when a registration asks for none, in seconds' },
-  'max-registrations-per-peer': { type: 'string', value: 'n', default: String(MAX_REGISTRATIONS_PER_PEER), modes: SERVER, help: 'namespaces one peer may be registered in at once' },
-  'max-registrations': { type: 'string', value: 'n', default: String(DEFAULT_MAX_REGISTRATIONS), modes: SERVER, help: 'registrations held at once, over all peers' },
-  'max-namespace-length': { type: 'string', value: 'n', default: String(MAX_NAMESPACE_LENGTH), modes: SERVER, help: 'longest namespace, in UTF-8 bytes' },
-  'max-discover-limit': { type: 'string', value: 'n', default: String(MAX_DISCOVER_LIMIT), modes: SERVER, help: 'most registrations in one discover response' },
+  'min-ttl': { type: 'string', option: 'minTtl', value: 's', default: String(DEFAULT_MIN_TTL), modes: SERVER, help: 'shortest registration TTL admitted, in seconds' },
+  'max-ttl': { type: 'string', option: 'maxTtl', value: 's', default: String(MAX_TTL), modes: SERVER, help: `longest registration TTL admitted, in seconds; at most ${MAX_TTL}` },
+  'default-ttl': { type: 'string', option: 'defaultTtl', value: 's', default: String(DEFAULT_TTL), modes: SERVER, help: 'TTL granted when a registration asks for none, in seconds' },
+  'max-registrations-per-peer': { type: 'string', option: 'maxRegistrationsPerPeer', value: 'n', default: String(MAX_REGISTRATIONS_PER_PEER), modes: SERVER, help: 'namespaces one peer may be registered in at once' },
+  'max-registrations': { type: 'string', option: 'maxRegistrations', value: 'n', default: String(DEFAULT_MAX_REGISTRATIONS), modes: SERVER, help: 'registrations held at once, over all peers' },
+  'max-namespace-length': { type: 'string', option: 'maxNamespaceLength', value: 'n', default: String(MAX_NAMESPACE_LENGTH), modes: SERVER, help: 'longest namespace, in UTF-8 bytes' },
+  'max-discover-limit': { type: 'string', option: 'maxDiscoverLimit', value: 'n', default: String(MAX_DISCOVER_LIMIT), modes: SERVER, help: 'most registrations in one discover response' },
   'allow-empty-addresses': { type: 'boolean', modes: SERVER, help: 'accept peer records without addresses' },
   'webrtc-port': { type: 'string', value: 'n', default: '0', modes: SERVER, help: 'UDP port for WebRTC-direct, which browsers dial without a TLS certificate (needs @libp2p/webrtc); 0 picks a free one' },
   'no-webrtc': { type: 'boolean', modes: SERVER, help: 'do not listen on WebRTC-direct' },
@@ -142,31 +149,19 @@ export interface ClientOptions extends CommonOptions {
   pollInterval: number
 }
 
-export type Command = { mode: 'help' } | ServerOptions | ClientOptions
+export type Command = { mode: 'help', json: boolean } | { mode: 'version', json: boolean } | ServerOptions | ClientOptions
 
 type Values = Partial<Record<FlagName, string | boolean | string[]>>
 
 /**
  * Read the command line. `fixedMode` is for a program that only runs one
  * mode (`libp2p-rendezvous-server`): `--mode` then defaults to it and may not
- * name the other.
+ * name the other. `env` gives what a flag with an `env` variable falls back on.
  */
-export function parseCommand (argv: string[], fixedMode?: Mode): Command {
-  let parsed: { values: Values, positionals: string[] }
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: Object.fromEntries((Object.entries(FLAGS) as Array<[FlagName, Flag]>).map(([name, flag]) =>
-        [name, { type: flag.type, ...(flag.short != null ? { short: flag.short } : {}), ...(flag.multiple === true ? { multiple: true } : {}) }])),
-      allowPositionals: true,
-      strict: true
-    }) as typeof parsed
-  } catch (err: any) {
-    // parseArgs explains itself well (unknown option, missing value); only its name is noise
-    throw new UsageError(err?.message ?? String(err))
-  }
-  const { values, positionals } = parsed
-  if (values.help === true) return { mode: 'help' }
+export function parseCommand (argv: string[], fixedMode?: Mode, env: Record<string, string | undefined> = process.env): Command {
+  const { values, positionals } = readArgv(argv)
+  if (values.help === true) return { mode: 'help', json: values.json === true }
+  if (values.version === true) return { mode: 'version', json: values.json === true }
 
   const mode = readMode(values.mode, fixedMode)
   for (const [name, flag] of Object.entries(FLAGS) as Array<[FlagName, Flag]>) {
@@ -187,11 +182,23 @@ export function parseCommand (argv: string[], fixedMode?: Mode): Command {
     if (values['no-webrtc'] === true && values['webrtc-port'] !== undefined) {
       throw new UsageError('--webrtc-port and --no-webrtc contradict each other')
     }
+    const policy = {
+      minTtl: number('min-ttl'),
+      maxTtl: number('max-ttl', 1, MAX_TTL),
+      defaultTtl: number('default-ttl'),
+      maxRegistrationsPerPeer: number('max-registrations-per-peer'),
+      maxRegistrations: number('max-registrations'),
+      maxNamespaceLength: number('max-namespace-length'),
+      maxDiscoverLimit: number('max-discover-limit'),
+      allowEmptyAddresses: values['allow-empty-addresses'] === true,
+      dropOnDisconnect: values['keep-disconnected'] !== true
+    }
+    checkPolicy(policy)
     return {
       ...common,
       mode,
       ...(values['no-webrtc'] === true ? {} : { webrtcDirect: { port: number('webrtc-port', 0, 65535), required: values['webrtc-port'] !== undefined } }),
-      store: read('store'),
+      store: readStore(values.store, env),
       ...(typeof values['key-file'] === 'string' ? { keyFile: values['key-file'] } : {}),
       announce: (Array.isArray(values.announce) ? values.announce : []).map(readMultiaddr),
       statsInterval: seconds('stats-interval', read('stats-interval')),
@@ -207,17 +214,7 @@ export function parseCommand (argv: string[], fixedMode?: Mode): Command {
         relayDurationLimit: Math.round(seconds('relay-duration-limit', read('relay-duration-limit'), false)),
         maxWebSocketMessageSize: number('max-websocket-message')
       },
-      policy: {
-        minTtl: number('min-ttl'),
-        maxTtl: number('max-ttl', 1, MAX_TTL),
-        defaultTtl: number('default-ttl'),
-        maxRegistrationsPerPeer: number('max-registrations-per-peer'),
-        maxRegistrations: number('max-registrations'),
-        maxNamespaceLength: number('max-namespace-length'),
-        maxDiscoverLimit: number('max-discover-limit'),
-        allowEmptyAddresses: values['allow-empty-addresses'] === true,
-        dropOnDisconnect: values['keep-disconnected'] !== true
-      }
+      policy
     }
   }
 
@@ -233,6 +230,73 @@ export function parseCommand (argv: string[], fixedMode?: Mode): Command {
     ttl: number('ttl'),
     refresh: values.refresh === true,
     pollInterval: seconds('poll-interval', read('poll-interval'), false)
+  }
+}
+
+/** `argv` against `FLAGS`, with errors that name the option as typed */
+function readArgv (argv: string[]): { values: Values, positionals: string[] } {
+  const { values, positionals, tokens } = parseArgs({
+    args: argv,
+    options: Object.fromEntries((Object.entries(FLAGS) as Array<[FlagName, Flag]>).map(([name, flag]) =>
+      [name, { type: flag.type, ...(flag.short != null ? { short: flag.short } : {}), ...(flag.multiple === true ? { multiple: true } : {}) }])),
+    allowPositionals: true,
+    // parseArgs' own errors talk of positionals and dashes; these are checked below, in words for this program
+    strict: false,
+    tokens: true
+  })
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue
+    const flag: Flag | undefined = (FLAGS as Record<string, Flag>)[token.name]
+    if (flag == null) throw new UsageError(`unknown option ${token.rawName}${suggest(token.name)}`)
+    if (flag.type === 'boolean' && token.value !== undefined) throw new UsageError(`${token.rawName} takes no value`)
+    // without an inline value, parseArgs takes the next word whatever it is: "--store --json" is a forgotten value
+    if (flag.type === 'string' && (token.value === undefined || (token.inlineValue !== true && /^--?[a-z]/i.test(token.value)))) {
+      throw new UsageError(`${token.rawName} needs a value`)
+    }
+  }
+  return { values: values as Values, positionals }
+}
+
+/** "; did you mean --namespace?" for a flag name one or two typos away from a real one */
+function suggest (typed: string): string {
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({ length: b.length + 1 }, (_, i) => i)
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i]
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+      row = next
+    }
+    return row[b.length]
+  }
+  const [best] = Object.keys(FLAGS).map(name => ({ name, d: distance(typed, name) })).sort((a, b) => a.d - b.d)
+  return typed.length > 2 && best.d <= 2 ? `; did you mean --${best.name}?` : ''
+}
+
+/** The store URL, from the flag or its variable, checked for a kind of store we can open (the URL itself is not repeated: it may hold a password) */
+function readStore (flag: Values[FlagName], env: Record<string, string | undefined>): string {
+  const variable = FLAGS.store.env
+  const fromEnv = env[variable]
+  const url = typeof flag === 'string' ? flag : fromEnv != null && fromEnv !== '' ? fromEnv : FLAGS.store.default
+  try {
+    storeKind(url)
+  } catch (err: any) {
+    const message = String(err?.message ?? err)
+    throw new UsageError(`${typeof flag === 'string' ? '--store' : variable}: ${message.charAt(0).toLowerCase()}${message.slice(1)}`)
+  }
+  return url
+}
+
+/** The point's own check of its policy, its complaints told in flags and the values given */
+function checkPolicy (policy: RendezvousServerInit): void {
+  try {
+    resolvePolicy(policy)
+  } catch (err: any) {
+    if (err?.name !== 'InvalidParametersError') throw err
+    let message = String(err.message)
+    for (const [name, flag] of Object.entries(FLAGS) as Array<[FlagName, Flag]>) {
+      if (flag.option != null) message = message.replace(new RegExp(`\\b${flag.option}\\b`, 'g'), `--${name} (${String(policy[flag.option])})`)
+    }
+    throw new UsageError(message)
   }
 }
 
@@ -297,23 +361,35 @@ export function usage (program: string, fixedMode?: Mode): string {
     const rows = shown.filter(([, flag]) => wanted(flag))
     if (rows.length === 0) return []
     return ['', `${title}:`, ...rows.map(([name, flag]) =>
-      `  ${names.get(name)?.padEnd(width)}${flag.help}${flag.default != null ? ` (default: ${flag.default})` : ''}`)]
+      `  ${names.get(name)?.padEnd(width)}${flag.help}${flag.default != null ? ` (default: ${flag.env != null ? `$${flag.env}, else ` : ''}${flag.default})` : ''}`)]
+  }
+  const server = 'A libp2p rendezvous point (/rendezvous/1.0.0) over TCP, WebSockets and WebRTC-direct, with a circuit relay for browsers'
+  if (fixedMode === 'server') {
+    return [
+      `Usage: ${program} [options]`,
+      '',
+      `${server}.`,
+      ...section('Options', flag => flag.modes == null),
+      ...section('Server options', flag => flag.modes === SERVER && flag.section == null),
+      ...section(LIMITS, flag => flag.section === LIMITS),
+      '',
+      'Example:',
+      `  ${program} --port 4001 --ws-port 4002 --key-file point.key`
+    ].join('\n')
   }
   return [
-    ...(fixedMode == null
-      ? [`Usage: ${program} --mode server [options]`, `       ${program} --mode client --address <multiaddr> [options]`]
-      : [`Usage: ${program} [options]     (${PROGRAM} --mode ${fixedMode})`]),
+    `Usage: ${program} --mode server [options]`,
+    `       ${program} --mode client --address <multiaddr> [options]`,
     '',
-    'A libp2p rendezvous point (/rendezvous/1.0.0) over TCP, WebSockets and',
-    'WebRTC-direct, and a client that registers in a namespace and prints the',
-    'peers it discovers there.',
+    `${server},`,
+    'and a client that registers in a namespace and prints the peers that come and go there.',
     ...section('Options', flag => flag.modes == null),
     ...section('Server options', flag => flag.modes === SERVER && flag.section == null),
     ...section(LIMITS, flag => flag.section === LIMITS),
     ...section('Client options', flag => flag.modes === CLIENT),
     '',
     'Example:',
-    `  ${PROGRAM} --mode server --port 4001 --ws-port 4002`,
-    `  ${PROGRAM} --mode client --address /ip4/127.0.0.1/tcp/4001/p2p/<the server's peer id> --refresh`
+    `  ${program} --mode server --port 4001 --ws-port 4002`,
+    `  ${program} --mode client --address /ip4/127.0.0.1/tcp/4001/p2p/<the server's peer id> --refresh`
   ].join('\n')
 }

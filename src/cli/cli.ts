@@ -6,9 +6,10 @@
 import { enable } from '@libp2p/logger'
 import { parseCommand, usage, UsageError } from './args.ts'
 import { runClient } from './client-mode.ts'
-import { CliError, describeError, Output } from './output.ts'
+import { CliError, describeError, jsonLine, Output } from './output.ts'
 import { runServer } from './server-mode.ts'
 import { onShutdownSignals } from './shutdown.ts'
+import { packageVersion } from './version.ts'
 import type { Command, Mode } from './args.ts'
 
 export interface Program {
@@ -34,11 +35,13 @@ async function run (program: Program, argv: string[]): Promise<number> {
   try {
     command = parseCommand(argv, program.mode)
   } catch (err) {
-    new Output(program.name, false).error(`${err instanceof UsageError ? err.message : describeError(err)} (see --help)`)
+    // what the command line could be read of says whether the error is wanted in JSON
+    new Output(program.name, argv.includes('--json')).error(`${err instanceof UsageError ? err.message : describeError(err)} (see --help)`)
     return 2
   }
-  if (command.mode === 'help') {
-    new Output(program.name, false).say(usage(program.name, program.mode))
+  if (command.mode === 'help' || command.mode === 'version') {
+    const text = command.mode === 'help' ? usage(program.name, program.mode) : packageVersion()
+    console.log(command.json ? jsonLine({ [command.mode]: text }) : text)
     return 0
   }
   if (command.verbose) {
@@ -56,8 +59,9 @@ async function run (program: Program, argv: string[]): Promise<number> {
   } catch (err: any) {
     // interrupted while dialling or registering: that is what the user asked for
     if (shutdown.signal.aborted && err?.name === 'AbortError') return 0
-    output.error(err instanceof CliError ? err.message : describeError(err))
-    return 1
+    output.error(err instanceof CliError || err instanceof UsageError ? err.message : describeError(err))
+    // a setting found wrong only once used (an unusable key file, say) is still a bad command line
+    return err instanceof UsageError ? 2 : 1
   } finally {
     shutdown.dispose()
   }

@@ -1,12 +1,14 @@
 /**
  * `--mode client`: dial a rendezvous point, register in a namespace, print
  * every peer found there (marking ourselves), then keep asking with the
- * cookie for peers that arrive later. `--refresh` registers again before the
+ * cookie for peers that arrive later, and now and then without it, to see
+ * who left. `--refresh` registers again before the
  * granted TTL lapses; stopping unregisters, so others stop finding us at once
  * instead of when the TTL runs out.
  */
 import { CODE_P2P } from '@multiformats/multiaddr'
 import { DEFAULT_REFRESH_RATIO, DEFAULT_REQUEST_TIMEOUT, second } from '../constants.ts'
+import { DEFAULT_FULL_DISCOVER_EVERY } from '../discovery/constants.ts'
 import { peerInfoSchema, rendezvousClient } from '../index.ts'
 import { createNode } from './node.ts'
 import { CliError, describeError } from './output.ts'
@@ -61,7 +63,7 @@ export async function runClient (options: ClientOptions, output: Output, signal:
       output.say(`Discovering peers in namespace '${namespace}'...`)
       await watch.poll(requestSignal(signal)).catch(fatal(`could not discover in '${namespace}'`, signal))
       output.say(`Total peers found: ${watch.size}`, watch.size > 1 ? 'Successfully discovered other peers!' : 'No other peers found (only self)',
-        `Watching for new peers every ${options.pollInterval / second}s; press Ctrl+C to stop...`)
+        `Watching for peers that arrive or leave every ${options.pollInterval / second}s; press Ctrl+C to stop...`)
       await keepWatching(watch, options.refresh ? { ttl, register } : undefined, options, output, signal)
     } finally {
       await unregister(client, point, namespace, output)
@@ -123,6 +125,8 @@ class NamespaceWatch {
   private readonly seen = new Map<string, string>()
   private cookie?: Uint8Array
   private failing = false
+  /** Polls so far: every few walk the whole namespace without the cookie, as the SDK does, since a cookie never tells who left */
+  private polls = 0
 
   constructor (
     private readonly client: RendezvousClient,
@@ -143,10 +147,25 @@ class NamespaceWatch {
    * and no longer knows the cookie (`seen` keeps the output quiet then)
    */
   async poll (signal: AbortSignal): Promise<void> {
-    const pages = this.client.discoverAll(this.point, this.namespace, { cookie: this.cookie, signal })
+    const whole = this.cookie == null || ++this.polls % DEFAULT_FULL_DISCOVER_EVERY === 0
+    const present = new Set<string>()
+    const pages = this.client.discoverAll(this.point, this.namespace, { cookie: whole ? undefined : this.cookie, signal })
     let next = await pages.next()
-    for (; next.done !== true; next = await pages.next()) this.show(next.value)
+    for (; next.done !== true; next = await pages.next()) {
+      present.add(next.value.peerId.toString())
+      this.show(next.value)
+    }
     this.cookie = next.value
+    if (whole) this.showDepartures(present)
+  }
+
+  /** After a walk of the whole namespace: whoever it no longer holds has unregistered or lapsed */
+  private showDepartures (present: Set<string>): void {
+    for (const peerId of [...this.seen.keys()].filter(id => !present.has(id))) {
+      this.seen.delete(peerId)
+      const isSelf = peerId === this.self
+      this.output.event('left', { peerId, self: isSelf }, [isSelf ? `Our own registration is gone: ${peerId}` : `Peer left: ${peerId}`])
+    }
   }
 
   /** `poll`, reporting failures once when they start and once when they end */

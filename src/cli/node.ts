@@ -12,7 +12,8 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { isIPv6 } from 'node:net'
 import { webSocketGuard } from '../server/point/websocket-guard.ts'
-import { CliError, oneLine } from './output.ts'
+import { UsageError } from './args.ts'
+import { CliError, oneLine, withoutStack } from './output.ts'
 import type { ListenOptions } from './args.ts'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, ServiceMap } from '@libp2p/interface'
@@ -48,10 +49,14 @@ export async function listening<T> (start: () => Promise<T>): Promise<T> {
   } catch (err: any) {
     const message = String(err?.message)
     const reasons = message.indexOf(':\n')
-    if (err?.name === 'UnsupportedListenAddressesError' && reasons >= 0) {
-      throw new CliError(`cannot listen: ${oneLine(message.slice(reasons + 2))}`)
+    if (err?.name !== 'UnsupportedListenAddressesError' || reasons < 0) throw err
+    const lines = withoutStack(message.slice(reasons + 2)).filter(line => line.trim() !== '')
+    // "<multiaddr>: Error: listen EADDRINUSE: address already in use 127.0.0.1:4001": the address or port asked for cannot be had
+    const refused = lines.map(line => /^\s*(\S+): (?:\w*Error: )?listen (E[A-Z]+): (.*?)(?: \S*\d)?$/.exec(line))
+    if (refused.every(match => match != null)) {
+      throw new UsageError(`--host/--port/--ws-port: cannot listen on ${refused.map(match => `${match[1]}: ${match[3]} (${match[2]})`).join('; ')}`)
     }
-    throw err
+    throw new CliError(`cannot listen: ${oneLine(lines.join('\n'))}`)
   }
 }
 

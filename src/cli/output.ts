@@ -28,9 +28,14 @@ export function describeError (err: unknown): string {
 
 const STACK_FRAME = /^\s+at .*(:\d+:\d+|<anonymous>|native)\)?$/
 
-/** `text` on one line; some libp2p errors carry their cause's stack in the message (EADDRINUSE on listen does), and the frames go */
+/** The lines of `text` but stack frames: some libp2p errors carry their cause's stack in the message (EADDRINUSE on listen does) */
+export function withoutStack (text: string): string[] {
+  return text.split('\n').filter(line => !STACK_FRAME.test(line))
+}
+
+/** `text` on one line, without stack frames */
 export function oneLine (text: string): string {
-  return text.split('\n').filter(line => !STACK_FRAME.test(line)).join(' ').replace(/\s+/g, ' ').trim()
+  return withoutStack(text).join(' ').replace(/\s+/g, ' ').trim()
 }
 
 /**
@@ -80,14 +85,14 @@ export class Output {
     if (!this.json) this.write(lines)
   }
 
-  /** Something went wrong but we carry on */
+  /** Something went wrong but we carry on: one line on stderr, `{"event": "warning", "time", "message"}` in JSON mode */
   warn (message: string): void {
-    console.error(`${this.program}: warning: ${message}`)
+    console.error(this.json ? jsonLine({ event: 'warning', time: new Date().toISOString(), message }) : `${this.program}: warning: ${message}`)
   }
 
-  /** Why we stop, on one line */
+  /** Why we stop: one line on stderr, `{"event": "error", "time", "message"}` in JSON mode */
   error (message: string): void {
-    console.error(`${this.program}: ${message}`)
+    console.error(this.json ? jsonLine({ event: 'error', time: new Date().toISOString(), message }) : `${this.program}: ${message}`)
   }
 
   private write (lines: string[]): void {

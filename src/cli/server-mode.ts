@@ -8,7 +8,7 @@ import { CODE_WEBRTC_DIRECT, CODE_WS, CODE_WSS } from '@multiformats/multiaddr'
 import { createRendezvousPoint } from '../server/index.ts'
 import { webRTCDirectAvailable } from '../server/point/webrtc-direct.ts'
 import { openStore } from '../server/store/from-url.ts'
-import { PROGRAM } from './args.ts'
+import { PROGRAM, UsageError } from './args.ts'
 import { listenAddresses, listening, webRTCDirectAddress } from './node.ts'
 import { CliError, describeError } from './output.ts'
 import { sleep, untilAborted } from './shutdown.ts'
@@ -61,13 +61,26 @@ function requestLogger (output: Output): (request: ServedRequest) => void {
   }
 }
 
+/**
+ * The point, or a `UsageError` for a setting it refused: a key file it
+ * cannot use, an announce address of another peer
+ */
+async function configured<T> (point: Promise<T>): Promise<T> {
+  return point.catch((err: any) => {
+    if (err?.name === 'KeyFileError') throw new UsageError(`--key-file: ${String(err.message)}`)
+    if (err?.name === 'InvalidParametersError') throw new UsageError(String(err.message).replace(/^announce:/, '--announce:'))
+    throw err
+  })
+}
+
 export async function runServer (options: ServerOptions, output: Output, signal: AbortSignal): Promise<void> {
-  const opened = await openStore(options.store).catch((err: unknown) => {
-    throw new CliError(`cannot open --store ${redact(options.store)}: ${describeError(err)}`)
+  const opened = await openStore(options.store).catch((err: any) => {
+    // its message names the store and the reason already
+    throw new CliError(`cannot open the store: ${err?.name === 'StoreConnectionError' ? String(err.message) : describeError(err)}`)
   })
   try {
     const listen = await listenAddressesOf(options, output)
-    const node = await listening(async () => createRendezvousPoint({
+    const node = await listening(async () => configured(createRendezvousPoint({
       listen,
       announce: options.announce,
       ...(options.keyFile != null ? { keyFile: options.keyFile } : {}),
@@ -78,7 +91,7 @@ export async function runServer (options: ServerOptions, output: Output, signal:
         store: opened.store,
         ...(options.logRequests ? { onRequest: requestLogger(output) } : {})
       }
-    }))
+    })))
     try {
       printIdentity(node, options, output)
       if (options.statsInterval > 0) {

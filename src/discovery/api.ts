@@ -4,7 +4,7 @@
  * it reports, and what it takes from outside (a cache, a clock, a page).
  */
 import type { DiscoverAllOptions, DiscoverOptions, PeerInfoSchema, RegisterOptions, RendezvousClientComponents } from '../client/api.ts'
-import type { AbortOptions, Libp2pEvents, PeerDiscoveryEvents, PeerDiscoveryProvider, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { AbortOptions, ConnectionGater, Libp2pEvents, PeerDiscoveryEvents, PeerDiscoveryProvider, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface RendezvousDiscoveryInit {
@@ -148,6 +148,8 @@ export interface RendezvousDiscoveryInit {
 
 export interface RendezvousDiscoveryComponents extends RendezvousClientComponents {
   events: TypedEventTarget<Libp2pEvents>
+  /** Asked at start whether any point may be dialled at all */
+  connectionGater?: ConnectionGater
 }
 
 /** A peer entered the view of a namespace, or changed in it */

@@ -17,6 +17,22 @@ export function failureOf (errors: unknown[]): unknown {
 }
 
 /**
+/**
+ * The node's connection gater refuses every address of every rendezvous
+ * point, so nothing could ever reach one. In browsers libp2p refuses `ws://`
+ * and private or loopback addresses by default; the message says what to do.
+ */
+export class PointsDeniedError extends Error {
+  static name = 'PointsDeniedError'
+  constructor (addresses: string[]) {
+    super(`The connection gater refuses every rendezvous point (${addresses.join(', ')}). In browsers libp2p refuses ws:// and private or loopback addresses: ` +
+      'for a point on your own machine or network, pass connectionGater: { denyDialMultiaddr: () => false } to createLibp2p (in development only); ' +
+      'in production, reach the point at a /wss address on a public name')
+    this.name = 'PointsDeniedError'
+  }
+}
+
+/**
  * A failure as `PointState` and `RegistrationState` report it: its message
  * and name. A browser's WebSocket rejects a dial with a bare DOM `Event`,
  * which has neither; say what it was and where, not "[object Event]".

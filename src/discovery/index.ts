@@ -15,7 +15,7 @@ export { memoryCache } from './cache/memory-cache.ts'
 export { idbCache } from './cache/idb-cache.ts'
 export { systemClock } from './timing/clock.ts'
 export { alwaysVisible, documentVisibility } from './timing/visibility.ts'
-export { AllPointsFailedError } from './errors.ts'
+export { AllPointsFailedError, PointsDeniedError } from './errors.ts'
 
 /**
  * A libp2p service that makes this node findable in rendezvous namespaces

@@ -9,6 +9,7 @@ import { WAKE_INTERVAL } from './constants.ts'
 import { checkNamespace, positive, resolveSettings } from './options.ts'
 import { DiscoveredPeers } from './peers/discovered-peers.ts'
 import { Poller } from './peers/poller.ts'
+import { checkGater } from './points/gater.ts'
 import { PointHealth } from './points/point-health.ts'
 import { overWebSockets } from './points/points.ts'
 import { Registrations } from './registrations/registrations.ts'
@@ -85,10 +86,13 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
    * Emit the cache's first look at once and leave the rest of the cache to
    * load behind it, each peer as soon as its record verifies once libp2p has
    * started: libp2p's own start waits for no IndexedDB and no WebCrypto of
-   * ours, nor shares the page with them. Nothing is sent yet.
+   * ours, nor shares the page with them. Nothing is sent yet. Rejects with
+   * `PointsDeniedError` when the connection gater refuses every point (libp2p
+   * then stops the node); that check, the gater's answers, is all it awaits,
+   * after the first look.
    */
-  start (): void {
-    if (this.#started) return
+  start (): Promise<void> {
+    if (this.#started) return Promise.resolve()
     this.#started = true
     this.#cache.start()
     for (const namespace of this.#context.settings.namespaces) {
@@ -96,6 +100,7 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
       if (this.#ranBefore) this.#peers.announce(namespace)
     }
     this.#ranBefore = true
+    return checkGater(this.#components.connectionGater, this.#context.settings.points)
   }
 
   /** Start registering and polling */

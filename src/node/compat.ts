@@ -4,9 +4,11 @@
  * global `WebSocket`, which Node 20 keeps behind a flag. Import this module
  * before anything else in Node 20 programs (the services say so, in one line,
  * when it is missing). It is the package's one module with side effects, and
- * nothing else imports it, so `ws` never reaches a browser bundle.
+ * nothing else imports it, so `ws` never reaches a browser bundle. `ws` is
+ * an optional peer dependency (every Node program that dials WebSockets has
+ * it, through @libp2p/websockets): without it there is no WebSocket to shim,
+ * and the services say so when a point is reached over WebSockets.
  */
-import { WebSocket } from 'ws'
 
 if (typeof Promise.withResolvers !== 'function') {
   Object.defineProperty(Promise, 'withResolvers', {
@@ -27,13 +29,15 @@ if (typeof Promise.withResolvers !== 'function') {
  * such an error and ends the process: libp2p stops listening once a dial
  * gives up, and a reset that comes later would take every node with it.
  */
-class CompatWebSocket extends WebSocket {
-  constructor (...args: ConstructorParameters<typeof WebSocket>) {
-    super(...args)
-    this.on('error', () => {})
-  }
-}
-
 if (typeof globalThis.WebSocket === 'undefined') {
-  Object.defineProperty(globalThis, 'WebSocket', { configurable: true, writable: true, value: CompatWebSocket })
+  const Base = (await import('ws').catch(() => undefined))?.WebSocket
+  if (Base != null) {
+    class CompatWebSocket extends Base {
+      constructor (...args: ConstructorParameters<NonNullable<typeof Base>>) {
+        super(...args)
+        this.on('error', () => {})
+      }
+    }
+    Object.defineProperty(globalThis, 'WebSocket', { configurable: true, writable: true, value: CompatWebSocket })
+  }
 }

@@ -243,7 +243,8 @@ export class RendezvousPoint implements RendezvousServer {
   }
 }
 
-function resolvePolicy (init: RendezvousServerInit): PointPolicy {
+/** `init` over the defaults; throws InvalidParametersError when its TTLs or limits cannot hold together */
+export function resolvePolicy (init: RendezvousServerInit): PointPolicy {
   const policy: PointPolicy = {
     minTtl: init.minTtl ?? DEFAULT_MIN_TTL,
     maxTtl: init.maxTtl ?? MAX_TTL,

@@ -84,8 +84,35 @@ describe('parseCommand', () => {
   })
 
   it('given --help, asks for help whatever else is there', () => {
-    expect(parseCommand(['--mode', 'client', '--help'])).toEqual({ mode: 'help' })
-    expect(parseCommand(['-h'])).toEqual({ mode: 'help' })
+    expect(parseCommand(['--mode', 'client', '--help'])).toEqual({ mode: 'help', json: false })
+    expect(parseCommand(['-h', '--json'])).toEqual({ mode: 'help', json: true })
+    expect(parseCommand(['--version'])).toEqual({ mode: 'version', json: false })
+  })
+
+  it('given no --store, takes the store URL from RENDEZVOUS_STORE, and --store over it', () => {
+    const env = { RENDEZVOUS_STORE: 'redis://:secret@127.0.0.1:6379/0' }
+    expect(parseCommand(['--mode', 'server'], undefined, env)).toMatchObject({ store: env.RENDEZVOUS_STORE })
+    expect(parseCommand(['--mode', 'server', '--store', 'memory:'], undefined, env)).toMatchObject({ store: 'memory:' })
+    expect(parseCommand(['--mode', 'server'], undefined, {})).toMatchObject({ store: 'memory:' })
+  })
+
+  it.each([
+    ['an unknown option', ['--mode', 'server', '--colour'], 'unknown option --colour'],
+    ['a mistyped option', ['--mode', 'client', POINT, '--namespce', 'x'], 'unknown option --namespce; did you mean --namespace?'],
+    ['an unknown short option', ['--mode', 'server', '-x'], 'unknown option -x'],
+    ['a value for a switch', ['--mode', 'server', '--json=yes'], '--json takes no value'],
+    ['an option without its value, at the end', ['--mode', 'server', '--port'], '--port needs a value'],
+    ['an option without its value, before another', ['--mode', 'server', '--store', '--json'], '--store needs a value'],
+    ['a store of no known kind', ['--mode', 'server', '--store', 'foo:'], '--store: unsupported store "foo:"'],
+    ['a shortest TTL above the longest', ['--mode', 'server', '--min-ttl', '500', '--max-ttl', '100'], '--min-ttl (500) must be at least 1 and at most --max-ttl (100)'],
+    ['a default TTL outside the bounds', ['--mode', 'server', '--default-ttl', '60'], '--default-ttl (60) must lie between --min-ttl (120) and --max-ttl (259200)']
+  ])('given %s, says so in the flags\' own words', (_, argv, message) => {
+    expect(() => parseCommand(argv, undefined, {})).toThrow(expect.objectContaining({ name: 'UsageError', message: expect.stringContaining(message) }))
+  })
+
+  it('given a store of no known kind in RENDEZVOUS_STORE, names the variable, not the URL', () => {
+    expect(() => parseCommand(['--mode', 'server'], undefined, { RENDEZVOUS_STORE: 'bad://:secret@host' }))
+      .toThrow(expect.objectContaining({ name: 'UsageError', message: expect.stringMatching(/^RENDEZVOUS_STORE: unsupported store "bad:"/) }))
   })
 
   it('given the server-only program, runs server mode and refuses --mode client', () => {
@@ -127,11 +154,12 @@ describe('usage', () => {
     const help = usage('libp2p-rendezvous')
     for (const [name, flag] of Object.entries(FLAGS)) {
       expect(help).toContain(`--${name}`)
-      if ('default' in flag) expect(help).toMatch(new RegExp(`--${name}\\b.*\\(default: ${flag.default.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`))
+      if ('default' in flag) expect(help).toMatch(new RegExp(`--${name}\\b.*\\(default: ${'env' in flag ? `\\$${flag.env}, else ` : ''}${flag.default.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`))
     }
     const serverHelp = usage('libp2p-rendezvous-server', 'server')
     expect(serverHelp).toContain('--max-ttl')
     expect(serverHelp).not.toContain('--namespace')
-    expect(serverHelp).not.toContain('--mode <')
+    expect(serverHelp).not.toContain('--mode')
+    expect(serverHelp).not.toMatch(/client/i)
   })
 })

@@ -27,6 +27,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** Run as a Redis Cluster node (slots are assigned by `startCluster`) */
   cluster?: boolean
+  /** Clients must give this password (`requirepass`) */
+  password?: string
 }
 
 /** redis-server cannot pick a free port itself (`--port 0` means "no TCP"), so ask the kernel for one */
@@ -46,6 +48,7 @@ export async function freePort (): Promise<number> {
 
 function launch (port: number, dir: string, options: RedisServerOptions): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]
+  if (options.password != null) args.push('--requirepass', options.password)
   if (options.cluster === true) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`))
   const child = spawn(process.env.REDIS_SERVER ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   return new Promise((resolve, reject) => {

@@ -6,22 +6,15 @@
  * for a crowd of browsers. The `libp2p-rendezvous --mode server` command runs
  * exactly this.
  */
-import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { identify } from '@libp2p/identify'
 import { InvalidParametersError } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
-import { noise } from '@libp2p/noise'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
-import { yamux } from '@libp2p/yamux'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
 import { HostLimits } from './host-limits.ts'
 import { loadOrCreateKey } from './key-file.ts'
 import { resolveLimits } from './limits.ts'
+import { loadPointParts } from './parts.ts'
 import { PointService } from './point-service.ts'
 import { isWebRTCDirect, webRTCDirectAvailable, webRTCDirectTransport } from './webrtc-direct.ts'
 import { RendezvousPoint } from '../rendezvous-server.ts'
@@ -37,7 +30,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export { DEFAULT_LIMITS } from './limits.ts'
 export { KeyFileError, loadOrCreateKey } from './key-file.ts'
 export { webSocketGuard } from './websocket-guard.ts'
-export { MissingDependencyError } from './webrtc-direct.ts'
+export { MissingDependencyError } from '../optional-dependency.ts'
 export type { PointLimits, RendezvousPointLimits } from './limits.ts'
 export type { RendezvousPointService, RendezvousPointStats } from './point-service.ts'
 
@@ -123,15 +116,16 @@ function announceAddresses (announce: Array<string | Multiaddr>, self: PeerId): 
  *
  * @throws InvalidParametersError for a bad limit, TTL or announce address;
  * KeyFileError when `keyFile` cannot be read or written;
- * MissingDependencyError for a WebRTC-direct listen address without
- * `@libp2p/webrtc`; libp2p's UnsupportedListenAddressesError when it cannot
- * listen
+ * MissingDependencyError when libp2p or one of its parts is not installed, or
+ * for a WebRTC-direct listen address without `@libp2p/webrtc`; libp2p's
+ * UnsupportedListenAddressesError when it cannot listen
  */
 export async function createRendezvousPoint (init: RendezvousPointInit = {}): Promise<RendezvousPointNode> {
   if (init.privateKey != null && init.keyFile != null) {
     throw new InvalidParametersError('give privateKey or keyFile, not both')
   }
   const limits = resolveLimits(init.limits)
+  const { createLibp2p, tcp, webSockets, noise, yamux, identify, ping, circuitRelayServer } = await loadPointParts()
   const privateKey = init.privateKey ?? (init.keyFile != null ? await loadOrCreateKey(init.keyFile) : await generateKeyPair('Ed25519'))
   const announce = announceAddresses(init.announce ?? [], peerIdFromPrivateKey(privateKey))
   const logger = init.logger ?? defaultLogger()

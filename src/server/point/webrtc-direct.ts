@@ -7,23 +7,11 @@
  * needs. Without it the point runs TCP and WebSockets, unless it was asked to
  * listen on WebRTC-direct, which then fails with `MissingDependencyError`.
  */
+import { MissingDependencyError } from '../optional-dependency.ts'
 import { webRTCDirectCertificate } from './webrtc-certificate.ts'
 import type { PrivateKey, Transport } from '@libp2p/interface'
 
 const PACKAGE = '@libp2p/webrtc'
-
-/** A feature was asked for whose optional package is not installed (or does not load) */
-export class MissingDependencyError extends Error {
-  static name = 'MissingDependencyError'
-  /** The npm package to install */
-  readonly dependency: string
-
-  constructor (dependency: string, message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.name = 'MissingDependencyError'
-    this.dependency = dependency
-  }
-}
 
 type WebRTCModule = typeof import('@libp2p/webrtc')
 
@@ -58,7 +46,7 @@ export async function webRTCDirectTransport (privateKey: PrivateKey, listen: str
   const module = await load()
   if (module instanceof Error) {
     const reason = (module as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' ? 'it is not installed' : `it does not load (${module.message})`
-    throw new MissingDependencyError(PACKAGE, `listening on ${listen.join(', ')} needs ${PACKAGE}, and ${reason}: npm install ${PACKAGE}`, { cause: module })
+    throw new MissingDependencyError('WebRTC-direct', [PACKAGE], `listening on ${listen.join(', ')} needs ${PACKAGE}, and ${reason}: npm install ${PACKAGE}`, { cause: module })
   }
   return module.webRTCDirect({
     certificate: webRTCDirectCertificate(privateKey),

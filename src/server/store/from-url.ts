@@ -24,6 +24,15 @@ export interface OpenStoreOptions {
  *   point of the fleet; rejects with `StoreConnectionError` when Redis cannot be reached
  */
 export async function openStore (url = 'memory:', options: OpenStoreOptions = {}): Promise<OpenedStore> {
+  if (storeKind(url) === 'memory') {
+    return { store: memoryStore(), close: async () => {} }
+  }
+  const store = await RedisRegistrationStore.open({ url, connectTimeout: options.connectTimeout })
+  return { store, close: async () => { await store.close() } }
+}
+
+/** Which store a URL names, without opening it; throws InvalidParametersError for one `openStore` cannot open */
+export function storeKind (url: string): 'memory' | 'redis' {
   let protocol: string
   try {
     protocol = new URL(url).protocol
@@ -31,12 +40,7 @@ export async function openStore (url = 'memory:', options: OpenStoreOptions = {}
     // the URL may hold a password, so it is not repeated
     throw new InvalidParametersError('The store URL does not parse: use memory: or redis://host:port/db')
   }
-  if (protocol === 'memory:') {
-    return { store: memoryStore(), close: async () => {} }
-  }
-  if (protocol === 'redis:' || protocol === 'rediss:') {
-    const store = await RedisRegistrationStore.open({ url, connectTimeout: options.connectTimeout })
-    return { store, close: async () => { await store.close() } }
-  }
+  if (protocol === 'memory:') return 'memory'
+  if (protocol === 'redis:' || protocol === 'rediss:') return 'redis'
   throw new InvalidParametersError(`Unsupported store "${protocol}": use memory: or redis://host:port/db`)
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from '@libp2p/crypto'
 import { logger } from '@libp2p/logger'
+import { loadOptional } from '../optional-dependency.ts'
 import { RedisKeys } from './redis-keys.ts'
 import { SCRIPTS } from './redis-scripts.ts'
 import { StoreUnavailableError } from './registration-store.ts'
@@ -320,8 +321,8 @@ export async function redisStore (init: RedisStoreInit = {}): Promise<RedisRegis
 }
 
 async function connectUrl (url: string, init: RedisStoreInit): Promise<Redis> {
-  // loaded on demand: only Node processes that use Redis pay for (or can load) the client
-  const { Redis } = await import('ioredis')
+  // loaded on demand: only Node processes that use Redis pay for (or can load) the client, an optional peer dependency
+  const { Redis } = await loadOptional('A redis:// store', ['ioredis'], async () => import('ioredis'))
   const maxDelay = init.maxReconnectDelay ?? 2000
   const options: RedisOptions = {
     lazyConnect: true,
