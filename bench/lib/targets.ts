@@ -107,7 +107,7 @@ function bundleTarget (r: NonNullable<Results['bundle']>): Target {
       `String literals (error and log texts, mostly) are ${kB(r.sdkStrings)} of the minified SDK; private members are \`#private\`, which the minifier renames. ` +
       'The service is in parts, but the app uses it as the README does, and its defaults use every part (registering, polling, the IndexedDB cache, the page lifecycle), so none is left out. ' +
       'What would move it: defaults that leave a part out until the app asks for it (the cache, say), which would change the public API; ' +
-      'a hand-written codec for the five messages the client uses instead of the one protons generates from the client\'s schema (a streaming decoder and two enum tables per message), which would be a second copy of the protocol schema; shorter error and log texts. ' +
+      'a hand-written codec for the five messages the client uses instead of the one protons generates from the protocol\'s schema (a streaming decoder and two enum tables per message), which would be a second copy of the protocol schema; shorter error and log texts. ' +
       'Loading rare paths on demand (dynamic import) would not move it: the figure counts every chunk the app can load.'
   }
 }

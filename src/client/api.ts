@@ -4,7 +4,7 @@
  */
 import type { OwnRecordInit } from './own-record.ts'
 import type { VerifiedPage, VerifyOptions } from './verify.ts'
-import type { ClientMessage, WireRegistration } from '../protocol/messages.ts'
+import type { Message, WireRegistration } from '../protocol/messages.ts'
 import type { Schema } from '../protocol/peer-info.ts'
 import type { AbortOptions, ComponentLogger, DialTarget, Logger, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
@@ -58,7 +58,7 @@ export interface PeerInfoSchema {
 }
 
 /** Send one REGISTER to the point, in `schema`; resolves with the TTL it granted, if it said */
-export type RegisterSender = (message: ClientMessage, schema?: Schema) => Promise<number | undefined>
+export type RegisterSender = (message: Message, schema?: Schema) => Promise<number | undefined>
 
 /** The pre-2020 schema for one client: which points speak it, and what it sends and reads there */
 export interface PeerInfoClient {

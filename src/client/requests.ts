@@ -1,8 +1,8 @@
 import { AbortError } from '@libp2p/interface'
 import { DEFAULT_REQUEST_TIMEOUT, DEFAULT_TTL, MAX_RESPONSE_SIZE, RENDEZVOUS_PROTOCOL } from '../constants.ts'
 import { NoResponseError } from '../errors.ts'
-import { ClientMessage, discoverRequest, isPeerInfoRefusal, parseDiscoverResponse, parseRegisterResponse, registerRequest, unregisterRequest } from '../protocol/messages.ts'
-import { messageStream } from '../protocol/stream.ts'
+import { Message, discoverRequest, isPeerInfoRefusal, parseDiscoverResponse, parseRegisterResponse, registerRequest, unregisterRequest } from '../protocol/messages.ts'
+import { rendezvousStream } from '../protocol/stream.ts'
 import { clampTtl, verifyPage } from './verify.ts'
 import type { DiscoverOptions, DiscoverResult, PeerInfoClient, RegisterSender, Registration, RendezvousClientComponents, RequestsInit } from './api.ts'
 import type { AbortOptions, DialTarget, Logger, Stream } from '@libp2p/interface'
@@ -101,15 +101,15 @@ export class Requests {
   }
 
   /** One request on a fresh stream; the response when `expectResponse`, otherwise undefined */
-  async #request (point: DialTarget, message: ClientMessage, signal: AbortSignal, expectResponse: false): Promise<undefined>
-  async #request (point: DialTarget, message: ClientMessage, signal: AbortSignal, expectResponse?: true): Promise<ClientMessage>
-  async #request (point: DialTarget, message: ClientMessage, signal: AbortSignal, expectResponse = true): Promise<ClientMessage | undefined> {
+  async #request (point: DialTarget, message: Message, signal: AbortSignal, expectResponse: false): Promise<undefined>
+  async #request (point: DialTarget, message: Message, signal: AbortSignal, expectResponse?: true): Promise<Message>
+  async #request (point: DialTarget, message: Message, signal: AbortSignal, expectResponse = true): Promise<Message | undefined> {
     const options = { signal }
     const stream = await this.#components.connectionManager.openStream(point, this.#protocol, options)
     try {
-      const messages = messageStream(stream, this.#maxMessageSize, ClientMessage)
+      const messages = rendezvousStream(stream, this.#maxMessageSize)
       await messages.write(message, options)
-      let response: ClientMessage | undefined
+      let response: Message | undefined
       if (expectResponse) {
         response = await messages.read(options).catch(err => {
           throw err?.name === 'UnexpectedEOFError' ? new NoResponseError() : err

@@ -18,14 +18,13 @@
  */
 import { InvalidMessageError } from '@libp2p/interface'
 import { statusToError } from '../errors.ts'
-import { Message as ClientMessage } from '../pb/client.ts'
 import { Message } from '../pb/rendezvous.ts'
 import { encodePeerInfo, readRecordField } from './peer-info.ts'
 import type { RecordField, Schema } from './peer-info.ts'
 import type { RendezvousError, ResponseStatusName } from '../errors.ts'
 import type { PeerInfo } from '@libp2p/interface'
 
-export { ClientMessage, Message }
+export { Message }
 
 /** A registration as it travels in a DISCOVER response */
 export interface WireRegistration {
@@ -72,12 +71,9 @@ function owned (value: Uint8Array): Uint8Array {
 
 // ---- client side: requests out, responses in ----
 
-/** A response as either codec decodes it: the client's (the spec's schema) or the point's (tests, tools) */
-type AnyMessage = ClientMessage | Message
-
-export function registerRequest (namespace: string, signedPeerRecord: Uint8Array, ttl?: number): ClientMessage {
+export function registerRequest (namespace: string, signedPeerRecord: Uint8Array, ttl?: number): Message {
   return {
-    type: ClientMessage.MessageType.REGISTER,
+    type: Message.MessageType.REGISTER,
     register: {
       ns: namespace,
       signedPeerRecord: signedPeerRecord as Uint8Array<ArrayBuffer>,
@@ -87,21 +83,21 @@ export function registerRequest (namespace: string, signedPeerRecord: Uint8Array
 }
 
 /** A REGISTER in the pre-2020 schema: an unsigned PeerInfo where the spec has a signed record */
-export function peerInfoRegisterRequest (namespace: string, peer: PeerInfo, ttl?: number): ClientMessage {
+export function peerInfoRegisterRequest (namespace: string, peer: PeerInfo, ttl?: number): Message {
   return registerRequest(namespace, encodePeerInfo(peer), ttl)
 }
 
 /** `legacyId` is the removed `id` field, which py and early js points require */
-export function unregisterRequest (namespace: string, legacyId?: Uint8Array): ClientMessage {
+export function unregisterRequest (namespace: string, legacyId?: Uint8Array): Message {
   return {
-    type: ClientMessage.MessageType.UNREGISTER,
+    type: Message.MessageType.UNREGISTER,
     unregister: { ns: namespace, id: legacyId as Uint8Array<ArrayBuffer> | undefined }
   }
 }
 
-export function discoverRequest (namespace?: string, limit?: number, cookie?: Uint8Array): ClientMessage {
+export function discoverRequest (namespace?: string, limit?: number, cookie?: Uint8Array): Message {
   return {
-    type: ClientMessage.MessageType.DISCOVER,
+    type: Message.MessageType.DISCOVER,
     discover: {
       ns: nonEmpty(namespace),
       limit: limit != null && limit >= 1 ? BigInt(Math.floor(limit)) : undefined,
@@ -110,16 +106,16 @@ export function discoverRequest (namespace?: string, limit?: number, cookie?: Ui
   }
 }
 
-function expectResponse<K extends 'registerResponse' | 'discoverResponse'> (message: AnyMessage, key: K, type: ClientMessage.MessageType): NonNullable<ClientMessage[K]> {
+function expectResponse<K extends 'registerResponse' | 'discoverResponse'> (message: Message, key: K, type: Message.MessageType): NonNullable<Message[K]> {
   const body = message[key]
   if (body == null || (message.type != null && message.type !== type)) {
     throw new InvalidMessageError(`Expected ${type}, got ${message.type ?? 'a message without a type'}`)
   }
-  return body as NonNullable<ClientMessage[K]>
+  return body as NonNullable<Message[K]>
 }
 
-function throwIfNotOk (status: ClientMessage.ResponseStatus | undefined, statusText: string | undefined, schema?: Schema): void {
-  if (status != null && status !== ClientMessage.ResponseStatus.OK) {
+function throwIfNotOk (status: Message.ResponseStatus | undefined, statusText: string | undefined, schema?: Schema): void {
+  if (status != null && status !== Message.ResponseStatus.OK) {
     throw statusToError(status as Exclude<ResponseStatusName, 'OK'>, nonEmpty(statusText), schema)
   }
 }
@@ -128,8 +124,8 @@ function throwIfNotOk (status: ClientMessage.ResponseStatus | undefined, statusT
  * The granted TTL in seconds (undefined when the point did not say), or the
  * named error of a non-OK status; `schema` is the one the REGISTER was sent in
  */
-export function parseRegisterResponse (message: AnyMessage, schema?: Schema): number | undefined {
-  const response = expectResponse(message, 'registerResponse', ClientMessage.MessageType.REGISTER_RESPONSE)
+export function parseRegisterResponse (message: Message, schema?: Schema): number | undefined {
+  const response = expectResponse(message, 'registerResponse', Message.MessageType.REGISTER_RESPONSE)
   throwIfNotOk(response.status, response.statusText, schema)
   return toNumber(response.ttl)
 }
@@ -153,8 +149,8 @@ export function isPeerInfoRefusal (err: unknown): boolean {
   return PEER_INFO_REFUSALS.some(({ name, statusText }) => (err as RendezvousError | undefined)?.name === name && (err as RendezvousError).statusText === statusText)
 }
 
-export function parseDiscoverResponse (message: AnyMessage, namespace?: string): DiscoverPage {
-  const response = expectResponse(message, 'discoverResponse', ClientMessage.MessageType.DISCOVER_RESPONSE)
+export function parseDiscoverResponse (message: Message, namespace?: string): DiscoverPage {
+  const response = expectResponse(message, 'discoverResponse', Message.MessageType.DISCOVER_RESPONSE)
   throwIfNotOk(response.status, response.statusText)
 
   const registrations: WireRegistration[] = []
