@@ -3,7 +3,6 @@
  * and the interface its factory hands out.
  */
 import type { OwnRecordInit } from './own-record.ts'
-import type { VerifiedPage, VerifyOptions } from './verify.ts'
 import type { Message, WireRegistration } from '../protocol/messages.ts'
 import type { Schema } from '../protocol/peer-info.ts'
 import type { AbortOptions, ComponentLogger, DialTarget, Logger, PeerId, PeerInfo, PrivateKey } from '@libp2p/interface'
@@ -55,6 +54,20 @@ export interface PeerInfoSchema {
   client(log: Logger): PeerInfoClient
   /** A registration the cache kept as uncertified, read again: the PeerInfo of `peerId` it holds, or undefined */
   readCached(peerId: string, bytes: Uint8Array): PeerInfo | undefined
+}
+
+export interface VerifyOptions extends AbortOptions {
+  /** Called with each registration as soon as its record verifies, before the rest of the page is done */
+  onRegistration?(registration: Registration): void
+  /** Called with each record that fails verification */
+  onInvalid?(err: unknown): void
+}
+
+export interface VerifiedPage {
+  /** In the order the point sent them */
+  registrations: Registration[]
+  /** Entries left out: records that did not verify, and older records of a peer the page holds a newer one of */
+  dropped: number
 }
 
 /** Send one REGISTER to the point, in `schema`; resolves with the TTL it granted, if it said */

@@ -22,7 +22,7 @@ import { isPeerInfoRefusal, peerInfoRegisterRequest, registerRequest } from '../
 import { readRecordField } from '../protocol/peer-info.ts'
 import { clampTtl, verifyPage } from './verify.ts'
 import type { PeerInfoSchema, Registration } from './api.ts'
-import type { VerifiedPage, VerifyOptions } from './verify.ts'
+import type { VerifiedPage, VerifyOptions } from './api.ts'
 import type { WireRegistration } from '../protocol/messages.ts'
 import type { DialTarget, PeerInfo } from '@libp2p/interface'
 

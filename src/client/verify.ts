@@ -1,22 +1,7 @@
 import { DEFAULT_TTL, MAX_TTL } from '../constants.ts'
 import { openPeerRecord, peekPeerRecord } from '../protocol/peer-record.ts'
-import type { Registration } from './api.ts'
+import type { Registration, VerifiedPage, VerifyOptions } from './api.ts'
 import type { WireRegistration } from '../protocol/messages.ts'
-import type { AbortOptions } from '@libp2p/interface'
-
-export interface VerifyOptions extends AbortOptions {
-  /** Called with each registration as soon as its record verifies, before the rest of the page is done */
-  onRegistration?(registration: Registration): void
-  /** Called with each record that fails verification */
-  onInvalid?(err: unknown): void
-}
-
-export interface VerifiedPage {
-  /** In the order the point sent them */
-  registrations: Registration[]
-  /** Entries left out: records that did not verify, and older records of a peer the page holds a newer one of */
-  dropped: number
-}
 
 /** Points have been seen to return absurd TTLs (nim's wrap-around, rust's u64::MAX) */
 export function clampTtl (ttl: number): number {
