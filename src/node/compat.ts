@@ -10,6 +10,8 @@
  * and the services say so when a point is reached over WebSockets.
  */
 
+import { createRequire } from 'node:module'
+
 if (typeof Promise.withResolvers !== 'function') {
   Object.defineProperty(Promise, 'withResolvers', {
     configurable: true,
@@ -24,13 +26,26 @@ if (typeof Promise.withResolvers !== 'function') {
 }
 
 /**
+ * Loaded synchronously: with a top-level await here, a program's next import
+ * (the SDK, libp2p) would be evaluated before the await ends, and would meet
+ * no WebSocket.
+ */
+function optionalWs (): typeof import('ws') | undefined {
+  try {
+    return createRequire(import.meta.url)('ws')
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * `ws` behaves as the WebSocket libp2p was written for in one more way: an
  * error nobody listens to is dropped. `ws` is an EventEmitter, which throws
  * such an error and ends the process: libp2p stops listening once a dial
  * gives up, and a reset that comes later would take every node with it.
  */
 if (typeof globalThis.WebSocket === 'undefined') {
-  const Base = (await import('ws').catch(() => undefined))?.WebSocket
+  const Base = optionalWs()?.WebSocket
   if (Base != null) {
     class CompatWebSocket extends Base {
       constructor (...args: ConstructorParameters<NonNullable<typeof Base>>) {
