@@ -23,13 +23,10 @@ export interface Sighting {
  */
 export type ViewChange = 'added' | 'updated' | 'refreshed' | 'unchanged' | 'full'
 
-interface Entry {
-  id: PeerId
-  multiaddrs: Multiaddr[]
-  seq: bigint
-  signedPeerRecord: Uint8Array
-  certified: boolean
-  source: PeerSource
+/** A peer's record, as a sighting brings it and the view keeps it */
+type PeerFields = Omit<Sighting, 'points'>
+
+interface Entry extends PeerFields {
   points: Map<string, number>
   /** The point whose sighting brought the peer into the view; it counts against that point's share */
   addedBy: string
@@ -38,9 +35,10 @@ interface Entry {
 /** Expiry is reported by points in whole seconds, so re-reading one registration moves it by up to a second */
 const EXPIRY_TOLERANCE = 1000
 
-function expiresAt (entry: Entry): number {
+/** The latest lapse of any point's registration, from `[point peer id, expiresAt]` pairs */
+function latestExpiry (points: Iterable<[string, number]>): number {
   let latest = 0
-  for (const at of entry.points.values()) latest = Math.max(latest, at)
+  for (const [, at] of points) latest = Math.max(latest, at)
   return latest
 }
 
@@ -68,16 +66,18 @@ export function replaces (next: Held, current: Held): boolean {
     next.multiaddrs.map(String).join(' ') !== current.multiaddrs.map(String).join(' ')
 }
 
-function toPeer (namespace: string, entry: Entry): DiscoveredPeer {
+/** The peer that `record` stands for; its `points` are `[point peer id, expiresAt]` pairs (a round's array, the view's map) */
+export function toPeer (namespace: string, record: PeerFields & { points: Iterable<[string, number]> }): DiscoveredPeer {
+  const held = [...record.points]
   return {
-    id: entry.id,
-    multiaddrs: entry.multiaddrs,
-    certified: entry.certified,
+    id: record.id,
+    multiaddrs: record.multiaddrs,
+    certified: record.certified,
     namespace,
-    expiresAt: expiresAt(entry),
-    source: entry.source,
-    seq: entry.seq,
-    points: [...entry.points.keys()]
+    expiresAt: latestExpiry(held),
+    source: record.source,
+    seq: record.seq,
+    points: held.map(([point]) => point)
   }
 }
 
@@ -241,7 +241,7 @@ export class PeerView {
       peerId: entry.id.toString(),
       signedPeerRecord: entry.signedPeerRecord,
       ...(entry.certified ? {} : { certified: false }),
-      expiresAt: expiresAt(entry),
+      expiresAt: latestExpiry(entry.points),
       points: [...entry.points]
     }))
   }

@@ -1,19 +1,6 @@
-import { replaces } from './peer-view.ts'
+import { replaces, toPeer } from './peer-view.ts'
 import type { Sighting } from './peer-view.ts'
 import type { DiscoveredPeer } from '../api.ts'
-
-function toPeer (namespace: string, sighting: Sighting): DiscoveredPeer {
-  return {
-    id: sighting.id,
-    multiaddrs: sighting.multiaddrs,
-    certified: sighting.certified,
-    namespace,
-    expiresAt: Math.max(...sighting.points.map(([, at]) => at)),
-    source: sighting.source,
-    seq: sighting.seq,
-    points: sighting.points.map(([point]) => point)
-  }
-}
 
 /**
  * What one round (a walk of a namespace at every point at once, for

@@ -32,28 +32,19 @@ export function documentVisibility (targets?: PageEventTargets): Visibility {
       return doc.visibilityState !== 'hidden'
     },
     subscribe (listener) {
-      const onVisibility = (): void => { listener(doc.visibilityState === 'hidden' ? 'hidden' : 'visible') }
       const onResume = (): void => { listener('resume') }
-      const onPageShow = (event: Event): void => {
-        if ((event as PageTransitionEvent).persisted) listener('resume')
-      }
-      const onBeforeUnload = (): void => { listener('leave') }
-      const onPageHide = (event: Event): void => {
-        if (!(event as PageTransitionEvent).persisted) listener('exit')
-      }
-      doc.addEventListener('visibilitychange', onVisibility)
-      doc.addEventListener('resume', onResume)
-      win.addEventListener('online', onResume)
-      win.addEventListener('pageshow', onPageShow)
-      win.addEventListener('beforeunload', onBeforeUnload)
-      win.addEventListener('pagehide', onPageHide)
+      // one table, so that unsubscribing removes exactly what subscribing added
+      const handlers: Array<[Pick<EventTarget, 'addEventListener' | 'removeEventListener'>, string, (event: Event) => void]> = [
+        [doc, 'visibilitychange', () => { listener(doc.visibilityState === 'hidden' ? 'hidden' : 'visible') }],
+        [doc, 'resume', onResume],
+        [win, 'online', onResume],
+        [win, 'pageshow', (event) => { if ((event as PageTransitionEvent).persisted) listener('resume') }],
+        [win, 'beforeunload', () => { listener('leave') }],
+        [win, 'pagehide', (event) => { if (!(event as PageTransitionEvent).persisted) listener('exit') }]
+      ]
+      for (const [target, type, handler] of handlers) target.addEventListener(type, handler)
       return () => {
-        doc.removeEventListener('visibilitychange', onVisibility)
-        doc.removeEventListener('resume', onResume)
-        win.removeEventListener('online', onResume)
-        win.removeEventListener('pageshow', onPageShow)
-        win.removeEventListener('beforeunload', onBeforeUnload)
-        win.removeEventListener('pagehide', onPageHide)
+        for (const [target, type, handler] of handlers) target.removeEventListener(type, handler)
       }
     }
   }
