@@ -8,9 +8,9 @@
  * one of each is enough.
  */
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
-import { join, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { build, version as viteVersion } from 'vite'
-import { bytesBySource, spans, withoutSource } from './source-map.ts'
+import { bytesBySource, rewriteSources, withoutSources } from './source-map.ts'
 import type { SourceMapV3 } from './source-map.ts'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -33,6 +33,16 @@ export interface ModuleSize {
   gzip: number
 }
 
+/** The SDK's modules grouped by folder: each folder is one part of the SDK */
+export interface PartSize {
+  /** Folder from the repository root */
+  part: string
+  modules: number
+  minified: number
+  /** Gzipped bytes the bundle loses without every module of the folder */
+  gzip: number
+}
+
 export interface PackageDelta {
   name: string
   /** Minified bytes in each app */
@@ -48,8 +58,15 @@ export interface BundleResult {
   added: BundleSize
   /** The SDK's own modules, largest first */
   modules: ModuleSize[]
+  /** The same, by folder, largest first */
+  parts: PartSize[]
   /** Minified bytes of string and template literals in the SDK's output: error and log texts, mostly */
   sdkStrings: number
+  /**
+   * Gzipped bytes the SDK would add with every one of its string literals
+   * emptied: the floor that shorter texts could reach with the code as it is
+   */
+  addedWithoutStrings: number
   /** Dependencies whose bytes differ between the apps, largest difference first */
   packages: PackageDelta[]
 }
@@ -98,14 +115,18 @@ function bySource (chunks: Chunk[]): Map<string, number> {
   return total
 }
 
-/** Bytes of string literals in the output of the files `include` accepts (a regex over minified code: close enough to size them) */
-function stringBytes (chunk: Chunk, include: (file: string) => boolean): number {
-  const lines = chunk.code.split('\n')
-  const code = spans(chunk.code, chunk.map)
-    .filter(span => span.source >= 0 && include(resolve(chunk.dir, chunk.map.sources[span.source])))
-    .map(span => lines[span.line].slice(span.start, span.end))
-    .join('')
-  return (code.match(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g) ?? []).reduce((sum, literal) => sum + Buffer.byteLength(literal), 0)
+const LITERAL = /'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g
+
+/** A chunk's code with the string literals of the files `include` accepts emptied, and their bytes (a regex over minified code: close enough to size them) */
+function withoutStrings (chunk: Chunk, include: (file: string) => boolean): { code: string, bytes: number } {
+  let bytes = 0
+  const code = rewriteSources(chunk.code, chunk.map, chunk.dir, (file, text) => include(file)
+    ? text.replace(LITERAL, literal => {
+      bytes += Buffer.byteLength(literal)
+      return '""'
+    })
+    : undefined)
+  return { code, bytes }
 }
 
 /** The npm package a file belongs to, or undefined for our own files */
@@ -132,16 +153,31 @@ export async function bundleCost (): Promise<BundleResult> {
   const sdk = size(sdkChunks)
   const sdkSources = bySource(sdkChunks)
 
+  const ours = (file: string): boolean => file.startsWith(join(root, 'src'))
+  /** Gzipped bytes the SDK app loses without the files `drop` accepts */
+  const loss = (drop: (file: string) => boolean): number =>
+    sdkChunks.reduce((sum, c) => sum + gzip(c.code) - gzip(withoutSources(c.code, c.map, c.dir, drop)), 0)
+
   const modules: ModuleSize[] = [...sdkSources]
-    .filter(([file]) => file.startsWith(join(root, 'src')))
-    .map(([file, minified]) => ({
-      module: relative(root, file),
-      minified,
-      gzip: sdkChunks.reduce((sum, c) => sum + gzip(c.code) - gzip(withoutSource(c.code, c.map, c.dir, file)), 0)
-    }))
+    .filter(([file]) => ours(file))
+    .map(([file, minified]) => ({ module: relative(root, file), minified, gzip: loss(f => f === file) }))
     .sort((a, b) => b.minified - a.minified)
 
-  const sdkStrings = sdkChunks.reduce((sum, c) => sum + stringBytes(c, file => file.startsWith(join(root, 'src'))), 0)
+  const parts: PartSize[] = [...new Set(modules.map(m => dirname(m.module)))]
+    .map(part => {
+      const inPart = modules.filter(m => dirname(m.module) === part)
+      return {
+        part,
+        modules: inPart.length,
+        minified: inPart.reduce((sum, m) => sum + m.minified, 0),
+        gzip: loss(file => ours(file) && dirname(relative(root, file)) === part)
+      }
+    })
+    .sort((a, b) => b.gzip - a.gzip)
+
+  const stripped = sdkChunks.map(c => withoutStrings(c, ours))
+  const sdkStrings = stripped.reduce((sum, s) => sum + s.bytes, 0)
+  const addedWithoutStrings = stripped.reduce((sum, s) => sum + gzip(s.code), 0) - base.gzip
 
   const basePackages = byPackage(bySource(baseChunks))
   const sdkPackages = byPackage(sdkSources)
@@ -156,7 +192,9 @@ export async function bundleCost (): Promise<BundleResult> {
     sdk,
     added: { raw: sdk.raw - base.raw, gzip: sdk.gzip - base.gzip, brotli: sdk.brotli - base.brotli },
     modules,
+    parts,
     sdkStrings,
+    addedWithoutStrings,
     packages
   }
 }

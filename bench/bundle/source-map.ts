@@ -80,13 +80,27 @@ export function bytesBySource (code: string, map: SourceMapV3, outputDir: string
   return bySource
 }
 
-/** `code` with the stretches from `source` taken out: what the bundle would be without that file's output */
-export function withoutSource (code: string, map: SourceMapV3, outputDir: string, file: string): string {
+/**
+ * `code` with the output of some source files rewritten. Each line is cut
+ * into runs of consecutive stretches from one file (so a literal the map
+ * splits is seen whole); `rewrite` returns a run's replacement, or undefined
+ * to keep it. Unmapped runs are named '(unmapped)'.
+ */
+export function rewriteSources (code: string, map: SourceMapV3, outputDir: string, rewrite: (file: string, text: string) => string | undefined): string {
   const lines = code.split('\n')
-  const kept = lines.map(() => [] as string[])
+  const runs = lines.map(() => [] as Array<{ file: string, text: string }>)
   for (const span of spans(code, map)) {
-    const name = span.source < 0 ? '(unmapped)' : resolve(outputDir, map.sources[span.source])
-    if (name !== file) kept[span.line].push(lines[span.line].slice(span.start, span.end))
+    const file = span.source < 0 ? '(unmapped)' : resolve(outputDir, map.sources[span.source])
+    const text = lines[span.line].slice(span.start, span.end)
+    const line = runs[span.line]
+    const last = line.at(-1)
+    if (last?.file === file) last.text += text
+    else line.push({ file, text })
   }
-  return kept.map(parts => parts.join('')).join('\n')
+  return runs.map(line => line.map(run => rewrite(run.file, run.text) ?? run.text).join('')).join('\n')
+}
+
+/** `code` without the output of the files `drop` accepts: what the bundle would be without them */
+export function withoutSources (code: string, map: SourceMapV3, outputDir: string, drop: (file: string) => boolean): string {
+  return rewriteSources(code, map, outputDir, file => drop(file) ? '' : undefined)
 }

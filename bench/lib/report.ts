@@ -102,6 +102,13 @@ function bundle (r: NonNullable<Results['bundle']>): string {
     '',
     table(['Module', 'Minified', 'gzip without it'], r.modules.map(m => [`\`${m.module}\``, kB(m.minified), kB(m.gzip)])),
     '',
+    'The same by folder, each one part of the SDK: the gzip bytes the bundle loses without every module of the part.',
+    '',
+    table(['Part', 'Modules', 'Minified', 'gzip without it'], r.parts.map(p => [`\`${p.part}/\``, String(p.modules), kB(p.minified), kB(p.gzip)])),
+    '',
+    `String and template literals (error, log and option texts, protocol and enum names) are ${kB(r.sdkStrings)} of the SDK's minified output. ` +
+      `With every one of them emptied the SDK would still add ${kB(r.addedWithoutStrings)} gzip: the most that shorter texts could save is ${kB(r.added.gzip - r.addedWithoutStrings)}.`,
+    '',
     'Packages whose bytes differ between the two apps (minified):',
     '',
     table(['Package', 'Without', 'With', 'Added'], r.packages
