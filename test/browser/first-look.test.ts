@@ -44,8 +44,7 @@ async function peersWithinStart (node: Node): Promise<string[]> {
 describe('the first look, in Chromium', () => {
   it('is written beside IndexedDB, and shows the cached peer within start()', async () => {
     const ns = namespace('look')
-    const { a, key } = await firstVisit(ns)
-    const self = peerIdFromPrivateKey(key)
+    const { a, key, self } = await firstVisit(ns)
     const copy = JSON.parse(localStorage.getItem(firstLookKey(self, ns)) ?? '[]')
     expect(copy.map((entry: { peerId: string }) => entry.peerId)).toEqual([a.peerId.toString()])
 
@@ -55,8 +54,7 @@ describe('the first look, in Chromium', () => {
 
   it('is cleared by clearCache(), for one namespace or for all', async () => {
     const ns = namespace('clear-one')
-    const { key } = await firstVisit(ns)
-    const self = peerIdFromPrivateKey(key)
+    const { key, self } = await firstVisit(ns)
     expect(localStorage.getItem(firstLookKey(self, ns))).not.toBeNull()
 
     const visit = await offlineReload(ns, key)
@@ -72,17 +70,15 @@ describe('the first look, in Chromium', () => {
     // and every namespace at once
     const other = namespace('clear-all')
     const second = await firstVisit(other)
-    const secondSelf = peerIdFromPrivateKey(second.key)
     const again = await offlineReload(other, second.key)
     await again.start()
     await again.services.rendezvous.clearCache()
-    expect(localStorage.getItem(firstLookKey(secondSelf, other))).toBeNull()
+    expect(localStorage.getItem(firstLookKey(second.self, other))).toBeNull()
   })
 
   it('survives a localStorage that throws: says why, and the full read still shows every cached peer and keeps them', async () => {
     const ns = namespace('throws')
-    const { a, key } = await firstVisit(ns)
-    const self = peerIdFromPrivateKey(key)
+    const { a, key, self } = await firstVisit(ns)
 
     // what a page whose storage is blocked meets on every call
     const { getItem, setItem, removeItem } = Storage.prototype
@@ -112,8 +108,7 @@ describe('the first look, in Chromium', () => {
 
   it('expires with the registration: a lapsed copy shows nothing and is removed', async () => {
     const ns = namespace('expires')
-    const { key } = await firstVisit(ns)
-    const self = peerIdFromPrivateKey(key)
+    const { key, self } = await firstVisit(ns)
     expect(localStorage.getItem(firstLookKey(self, ns))).not.toBeNull()
 
     // three hours later: the point granted two (the default TTL)
@@ -129,8 +124,7 @@ describe('the first look, in Chromium', () => {
 
   it('never emits a record whose signature does not verify', async () => {
     const ns = namespace('forged')
-    const { a, key } = await firstVisit(ns)
-    const self = peerIdFromPrivateKey(key)
+    const { a, key, self } = await firstVisit(ns)
 
     // one bit of the copy's record changed, as storage corruption or another script on the origin might
     const copy = JSON.parse(localStorage.getItem(firstLookKey(self, ns)) ?? '[]')

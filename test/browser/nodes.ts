@@ -76,8 +76,8 @@ export async function registered (node: Node): Promise<RegistrationState> {
   })
 }
 
-/** A page registered in `ns`, and a first visit with `key` that found it and cached it; the next node with `key` is the reload */
-export async function firstVisit (ns: string): Promise<{ a: Node, key: PrivateKey }> {
+/** A page registered in `ns`, and a first visit as `self` (with `key`) that found it and cached it; the next node with `key` is the reload */
+export async function firstVisit (ns: string): Promise<{ a: Node, key: PrivateKey, self: PeerId }> {
   const a = await browserNode({ namespaces: [ns] })
   await a.start()
   await registered(a)
@@ -87,7 +87,7 @@ export async function firstVisit (ns: string): Promise<{ a: Node, key: PrivateKe
   await before.start()
   await found
   await before.stop()
-  return { a, key }
+  return { a, key, self: before.peerId }
 }
 
 /** What the node with `peerId` keeps in IndexedDB for `ns`, read straight from the database */

@@ -1,38 +1,31 @@
 /**
- * The real py-libp2p (0.7) for the interop suite, from its offline kit: the
- * folder with `setup.sh`, `run-client.sh` and `run-server.sh`, found at
- * `PY_LIBP2P_KIT`, else beside this repository at `../shared/py-libp2p`
- * (where CI keeps it). The kit must have been built once with its
- * `setup.sh`; the suite never builds it (that takes apt and minutes). On a
- * machine without it the suite is skipped, saying what to run.
+ * The real py-libp2p (0.7) for the interop suite, from its offline kit (see
+ * scripts/py-kit.mjs for where it is found). `npm test` builds the kit before
+ * the tests wherever it finds one; the suite never builds it (that takes apt
+ * and minutes).
  *
  * Every process started here runs under a bound of its own and is killed,
  * with its process group, by `stopPy()`.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { describe, it } from 'vitest'
+import { isPyKit, pyHome, pyKitFolder } from '../../scripts/py-kit.mjs'
 import type { ChildProcess } from 'node:child_process'
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 export type PyKit =
   | { ready: true, kit: string, python: string }
   | { ready: false, reason: string }
 
 function findKit (): PyKit {
-  const kit = resolve(process.env.PY_LIBP2P_KIT ?? join(ROOT, '..', 'shared', 'py-libp2p'))
-  if (!existsSync(join(kit, 'setup.sh')) || !existsSync(join(kit, 'run-client.sh'))) {
+  const kit = pyKitFolder()
+  if (!isPyKit(kit)) {
     return { ready: false, reason: `no py-libp2p kit at ${kit}: set PY_LIBP2P_KIT to the folder that holds its setup.sh, run-client.sh and run-server.sh` }
   }
-  // setup.sh builds into PY_LIBP2P_HOME (default ~/.cache/py-libp2p) and marks it ready when done
-  const home = process.env.PY_LIBP2P_HOME ?? join(homedir(), '.cache', 'py-libp2p')
-  if (!existsSync(join(home, '.ready'))) {
-    return { ready: false, reason: `py-libp2p is not built: run ${join(kit, 'setup.sh')} once (it installs Debian packages, then takes about a minute)` }
+  if (!existsSync(join(pyHome(), '.ready'))) {
+    return { ready: false, reason: `py-libp2p is not built: run npm test (or ${join(kit, 'setup.sh')}) once` }
   }
   // built: setup.sh only checks its stamp and prints the venv's python
   const python = execFileSync(join(kit, 'setup.sh'), { encoding: 'utf8' }).trim().split('\n').at(-1) ?? ''
@@ -43,12 +36,16 @@ export const pyKit: PyKit = findKit()
 // a skipped suite shows only as a count; the reason belongs in every run's output
 if (!pyKit.ready) console.warn(`[interop] py-libp2p suite skipped: ${pyKit.reason}`)
 
-/** `describe(name, body)` when the kit is ready; else a suite of that name with one skipped test saying what to run */
+/** `describe(name, body)` when the kit is ready; else a suite of that name with one skipped test saying why */
 export function describeWithPy (name: string, body: () => void): void {
   const kit = pyKit
-  if (kit.ready) describe(name, body)
-  // skipped only where no built py-libp2p kit exists, with what to run in its name; CI builds the kit, so there it runs
-  else describe(name, () => { it.skip(`skipped: ${kit.reason}`, () => {}) })
+  if (kit.ready) {
+    describe(name, body)
+    return
+  }
+  // Skipped, not failed: the kit is not part of this repository, so a clone without one has no
+  // py-libp2p to run. Wherever a kit is, `npm test` builds it first, and the suite runs (as in CI).
+  describe(name, () => { it.skip(`skipped: ${kit.reason}`, () => {}) })
 }
 
 /** A py-libp2p process: its stdout and stderr line by line, and how it ended */
