@@ -22,6 +22,11 @@ export interface OwnRecordInit {
   now?(): number
 }
 
+/** Our advertised addresses as one comparable value: a new one means a record to seal again */
+export function addressKey (multiaddrs: Multiaddr[]): string {
+  return multiaddrs.map(ma => ma.toString()).join(' ')
+}
+
 /**
  * Our own signed peer record. Its sequence number follows the clock in
  * milliseconds (as js-libp2p's own records do) but never repeats or goes
@@ -88,7 +93,7 @@ export class OwnRecord {
     if (multiaddrs.length === 0 && this.#init.allowEmptyAddresses !== true) {
       throw new NoAddressesError()
     }
-    const key = multiaddrs.map(ma => ma.toString()).join(' ')
+    const key = addressKey(multiaddrs)
     if (this.#sealed?.key !== key) {
       const now = BigInt(Math.floor(this.#init.now?.() ?? Date.now()))
       this.#lastSeq = now > this.#lastSeq ? now : this.#lastSeq + 1n

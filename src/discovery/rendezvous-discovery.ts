@@ -157,7 +157,6 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
   async discover (namespace: string, options: Omit<DiscoverOptions, 'cookie'> = {}): Promise<DiscoveredPeer[]> {
     this.#ready(namespace, options)
     const limit = options.limit == null ? this.#context.settings.limit : Math.floor(positive('limit', options.limit, 1))
-    await this.#peers.load(namespace)
     return this.#poller.round(namespace, options.signal, { limit, maxPages: 1, announceAll: true })
   }
 
@@ -166,7 +165,6 @@ export class RendezvousDiscoveryService extends TypedEventEmitter<RendezvousDisc
     const { settings } = this.#context
     const limit = options.pageSize == null ? settings.limit : Math.floor(positive('pageSize', options.pageSize, 1))
     const maxPages = options.maxPages == null ? settings.maxPages : Math.floor(positive('maxPages', options.maxPages, 1))
-    await this.#peers.load(namespace)
 
     const queue = new AsyncQueue<DiscoveredPeer>()
     const consumer = new AbortController()

@@ -13,6 +13,7 @@ import { readRecordField } from '../../src/protocol/peer-info.ts'
 import { UNANSWERED } from '../fixtures/harness.ts'
 import { createClient, stopNodes } from '../fixtures/nodes.ts'
 import { describeWithPy, discovered, pyClient, stopPy } from './py-libp2p.ts'
+import { isPlainTcp } from '../fixtures/addresses.ts'
 import type { PyProcess } from './py-libp2p.ts'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -33,7 +34,7 @@ describeWithPy('py-libp2p clients at our point', () => {
   beforeAll(async () => {
     store = new MemoryRegistrationStore()
     point = await createNode({ host: '127.0.0.1', port: 0, wsPort: 0 }, { rendezvous: rendezvousServer({ store }) })
-    address = point.getMultiaddrs().map(String).find(ma => !ma.includes('/ws')) ?? ''
+    address = point.getMultiaddrs().map(String).find(isPlainTcp) ?? ''
   })
 
   afterAll(async () => {

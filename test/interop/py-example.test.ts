@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { killAll, startPoint } from '../cli/cli-process.ts'
 import { createClient, stopNodes } from '../fixtures/nodes.ts'
 import { describeWithPy, pyClient, pyExampleClient, stopPy } from './py-libp2p.ts'
+import { isPlainTcp } from '../fixtures/addresses.ts'
 import type { CliProcess } from '../cli/cli-process.ts'
 import type { PyProcess } from './py-libp2p.ts'
 
@@ -29,7 +30,7 @@ describeWithPy('the upstream py-libp2p example client at our point', () => {
     // -v: the point's own log says which registrations are unsigned
     const started = await startPoint(['-v'])
     point = started.cli
-    address = started.multiaddrs.find(ma => !ma.includes('/ws')) ?? ''
+    address = started.multiaddrs.find(isPlainTcp) ?? ''
   })
 
   afterAll(async () => {

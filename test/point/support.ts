@@ -19,6 +19,7 @@ import { CODE_P2P_CIRCUIT } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { createRendezvousPoint } from '../../src/server/index.ts'
 import { body, fieldValue, varintField } from '../fixtures/wire.ts'
+import { isPlainTcp } from '../fixtures/addresses.ts'
 import type { RendezvousPointInit, RendezvousPointNode } from '../../src/server/index.ts'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, ServiceMap } from '@libp2p/interface'
@@ -42,7 +43,7 @@ export async function startPoint (init: RendezvousPointInit = {}): Promise<Rende
 }
 
 export function tcpAddress (point: RendezvousPointNode): Multiaddr {
-  const address = point.getMultiaddrs().find(ma => !ma.toString().includes('/ws'))
+  const address = point.getMultiaddrs().find(ma => isPlainTcp(ma.toString()))
   if (address == null) throw new Error('the point has no TCP address')
   return address
 }

@@ -4,6 +4,7 @@
  */
 import { startCli } from '../cli/cli-process.ts'
 import { processUsage } from './process-usage.ts'
+import { isPlainTcp } from '../fixtures/addresses.ts'
 import type { CliProcess } from '../cli/cli-process.ts'
 import type { ProcessUsage } from './process-usage.ts'
 
@@ -31,7 +32,7 @@ export async function startCliPoint (): Promise<CliPoint> {
   try {
     const { peerId, multiaddrs } = JSON.parse(await cli.line(() => true)) as { peerId: string, multiaddrs: string[] }
     const webSocket = multiaddrs.find(ma => ma.includes('/ws/'))
-    const tcp = multiaddrs.find(ma => !ma.includes('/ws/'))
+    const tcp = multiaddrs.find(isPlainTcp)
     const pid = cli.pid
     if (webSocket == null || tcp == null || pid == null) throw new Error(`the point printed no WebSocket or TCP address: ${multiaddrs.join(' ')}`)
     // a run that ends without stopping it (a benchmark over its time) must not leave it behind

@@ -201,8 +201,7 @@ export class CacheSync {
    * for its end, so these are what a warm start can show before it.
    */
   #peek (namespace: string): CachedPeer[] {
-    const { clock, self } = this.#context
-    const now = clock.now()
+    const now = this.#context.clock.now()
     let entries: CachedRegistration[] = []
     try {
       entries = this.#cache?.peekRegistrations?.(namespace) ?? []
@@ -214,10 +213,8 @@ export class CacheSync {
     for (const entry of entries.sort((a, b) => b.expiresAt - a.expiresAt).slice(0, FIRST_LOOK)) {
       const points = entry.points.filter(([, at]) => at > now)
       try {
-        const record = points.length === 0 ? undefined : entry.certified === false ? this.#unsigned(entry) : openPeerRecordNow(entry.signedPeerRecord)
-        if (record != null && record.peerId.toString() === entry.peerId && !record.peerId.equals(self)) {
-          peers.push({ ...record, signedPeerRecord: entry.signedPeerRecord, certified: entry.certified !== false, points })
-        }
+        const peer = this.#asPeer(entry, points, this.#reopen(entry, points, openPeerRecordNow))
+        if (peer != null) peers.push(peer)
       } catch {
         // the full read drops it, and says so
       }
@@ -233,6 +230,22 @@ export class CacheSync {
     return [...view, ...unchecked.filter(entry => !inView.has(entry.peerId) && entry.points.some(([, at]) => at > now))]
   }
 
+  /**
+   * What a cached entry holds, read again: its PeerInfo when uncertified, else
+   * what `open` makes of its signed record (checked at once or by WebCrypto);
+   * nothing once its registration lapsed at every point
+   */
+  #reopen<T> (entry: CachedRegistration, points: Array<[string, number]>, open: (bytes: Uint8Array) => T): T | VerifiedPeerRecord | undefined {
+    if (points.length === 0) return undefined
+    return entry.certified === false ? this.#unsigned(entry) : open(entry.signedPeerRecord)
+  }
+
+  /** The cached peer an entry's record makes, unless it is missing, of another peer than the entry says, or our own */
+  #asPeer (entry: CachedRegistration, points: Array<[string, number]>, record: VerifiedPeerRecord | undefined): CachedPeer | undefined {
+    if (record == null || record.peerId.toString() !== entry.peerId || record.peerId.equals(this.#context.self)) return undefined
+    return { ...record, signedPeerRecord: entry.signedPeerRecord, certified: entry.certified !== false, points }
+  }
+
   /** A cached PeerInfo read again: only with `uncertifiedPeers`, since only that brings uncertified peers into the view */
   #unsigned (entry: CachedRegistration): VerifiedPeerRecord | undefined {
     const peer = this.#context.settings.requests.uncertifiedPeers?.readCached(entry.peerId, entry.signedPeerRecord)
@@ -244,7 +257,7 @@ export class CacheSync {
     for (const peer of this.#firstLook.get(namespace) ?? []) see(peer)
     const [cached] = await Promise.all([this.#read(namespace), this.#started])
     const unchecked = this.#unchecked.get(namespace)
-    const { clock, self, log } = this.#context
+    const { clock, log } = this.#context
     const now = clock.now()
     let pruned = false
     await eachLimited(cached, VERIFYING, async entry => {
@@ -253,10 +266,7 @@ export class CacheSync {
       if (points.length > 0 && signal.aborted) return
       let peer: CachedPeer | undefined
       try {
-        const record = points.length === 0 ? undefined : entry.certified === false ? this.#unsigned(entry) : await openPeerRecord(entry.signedPeerRecord)
-        if (record != null && record.peerId.toString() === entry.peerId && !record.peerId.equals(self)) {
-          peer = { ...record, signedPeerRecord: entry.signedPeerRecord, certified: entry.certified !== false, points }
-        }
+        peer = this.#asPeer(entry, points, await this.#reopen(entry, points, openPeerRecord))
       } catch (err) {
         log.error('dropped a cached registration of %s - %e', entry.peerId, err)
       }

@@ -6,16 +6,15 @@
  */
 import type { CachedRegistration } from '../api.ts'
 
-/** Copy bytes that may be a view into a larger buffer (a whole response), so only the record itself is kept */
-export function ownBytes (bytes: Uint8Array): Uint8Array {
-  return bytes.slice()
-}
-
-/** A deep copy of cached registrations, so callers and the store never share mutable data */
+/**
+ * A deep copy of cached registrations, so callers and the store never share
+ * mutable data; a record that is a view into a larger buffer (a whole
+ * response) is copied out of it, so only the record itself is kept
+ */
 export function copyRegistrations (registrations: CachedRegistration[]): CachedRegistration[] {
   return registrations.map(r => ({
     peerId: r.peerId,
-    signedPeerRecord: ownBytes(r.signedPeerRecord),
+    signedPeerRecord: r.signedPeerRecord.slice(),
     ...(r.certified === false ? { certified: false } : {}),
     expiresAt: r.expiresAt,
     points: r.points.map(([point, expiresAt]) => [point, expiresAt])

@@ -38,10 +38,6 @@ export class PairTable<T> {
     return maps.flatMap(points => [...points.values()])
   }
 
-  delete (point: Point, namespace: string): void {
-    this.#namespaces.get(namespace)?.delete(point)
-  }
-
   /** Forget `namespace`, or everything */
   clear (namespace?: string): void {
     if (namespace == null) this.#namespaces.clear()

@@ -1,4 +1,4 @@
-import { OwnRecord } from '../../client/own-record.ts'
+import { addressKey, OwnRecord } from '../../client/own-record.ts'
 import type { RendezvousClientComponents } from '../../client/api.ts'
 import type { CacheSync } from '../cache/cache-sync.ts'
 import type { Context } from '../context.ts'
@@ -55,6 +55,6 @@ export class OurRecord {
   }
 
   #key (): string {
-    return this.#record.addresses().map(ma => ma.toString()).join(' ')
+    return addressKey(this.#record.addresses())
   }
 }

@@ -35,6 +35,6 @@ export class Backoff {
 }
 
 /** `delay` less up to `JITTER` of it at random */
-export function jitter (delay: number, random: () => number = Math.random): number {
-  return delay * (1 - random() * JITTER)
+export function jitter (delay: number): number {
+  return delay * (1 - Math.random() * JITTER)
 }
